@@ -1,0 +1,61 @@
+"""Shared helpers for end-to-end tests against a converged Molecule scenario.
+
+The scenario publishes every service on 127.0.0.1 with fixed ports (see its molecule.yml); the tests run on the host.
+"""
+import json
+import os
+import pathlib
+import re
+import subprocess
+import sys
+
+import pytest
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+
+
+def ansible_env():
+    env = dict(os.environ)
+    env["ANSIBLE_COLLECTIONS_PATH"] = str(ROOT / "collections")
+    env["ANSIBLE_CONFIG"] = str(ROOT / "ansible.cfg")
+    env.pop("ANSIBLE_CALLBACKS_ENABLED", None)  # Molecule's profile_tasks would break the JSON output
+    return env
+
+
+def bin_path(name):
+    return str(pathlib.Path(sys.executable).parent / name)
+
+
+def run_module(module, args, check=False, diff=False):
+    """Run one module on the implicit localhost (the controller) and return its result dict."""
+    cmd = [bin_path("ansible"), "localhost", "-i", "/dev/null", "-m", module, "-a", json.dumps(args)]
+    cmd += ["--check"] * check + ["--diff"] * diff
+    env = ansible_env() | {"ANSIBLE_LOAD_CALLBACK_PLUGINS": "1", "ANSIBLE_STDOUT_CALLBACK": "ansible.builtin.json"}
+    out = subprocess.run(cmd, env=env, capture_output=True, text=True, cwd=ROOT, check=False)
+    try:
+        report = json.loads(out.stdout)
+    except json.JSONDecodeError:
+        raise AssertionError(f"ansible printed no JSON:\n{out.stdout}\n{out.stderr}") from None
+    return report["plays"][0]["tasks"][0]["hosts"]["localhost"]
+
+
+def run_playbook(playbook, inventory, *extra):
+    """Run a playbook; return (exit code, output, {host: recap counters})."""
+    cmd = [bin_path("ansible-playbook"), "-i", inventory, str(ROOT / playbook), *extra]
+    out = subprocess.run(cmd, env=ansible_env(), capture_output=True, text=True, cwd=ROOT, check=False)
+    text = out.stdout + out.stderr
+    recap = {m.group(1): {k: int(v) for k, v in re.findall(r"(\w+)=(\d+)", m.group(2))}
+             for m in re.finditer(r"^(\S+)\s+:\s+(ok=.*)$", text, re.M)}
+    return out.returncode, text, recap
+
+
+def docker_exec(container, *argv):
+    return subprocess.run(["docker", "exec", container, *argv], capture_output=True, text=True, check=False)
+
+
+@pytest.fixture(scope="session")
+def molecule_inventory():
+    inv = os.environ.get("SLUICE_MOLECULE_INVENTORY")
+    if not inv or not pathlib.Path(inv).exists():
+        pytest.skip("needs a converged Molecule scenario: run through `molecule verify` (SLUICE_MOLECULE_INVENTORY)")
+    return inv
