@@ -1,0 +1,100 @@
+"""The kafka role's rendered files and pins, checked without a host: templates rendered with Ansible's own filters."""
+import pathlib
+
+import jinja2
+import pytest
+import yaml
+from ansible.plugins.filter.core import FilterModule as CoreFilters
+from ansible.plugins.test.core import TestModule as CoreTests
+
+ROOT = pathlib.Path(__file__).resolve().parents[3]
+ROLE = ROOT / "roles" / "kafka"
+DEFAULTS = yaml.safe_load((ROLE / "defaults" / "main.yml").read_text())
+
+
+def pins():
+    lines = (ROOT / "versions.env").read_text().splitlines()
+    return dict(line.split("=", 1) for line in lines if line and not line.startswith("#"))
+
+
+def render(template, **overrides):
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(ROLE / "templates"), undefined=jinja2.StrictUndefined,
+                             extensions=["jinja2.ext.do", "jinja2.ext.loopcontrols"], trim_blocks=True)
+    # Ansible's filters and tests where Jinja has none of its own (Jinja's `default` knows StrictUndefined).
+    env.filters.update({k: v for k, v in CoreFilters().filters().items() if k not in env.filters})
+    env.tests.update({k: v for k, v in CoreTests().tests().items() if k not in env.tests})
+    values = {k: v for k, v in DEFAULTS.items() if "{{" not in str(v)}
+    values.update(ansible_managed="managed by Ansible", kafka_replication_factor=3, kafka_min_isr=2,
+                  kafka_jmx_exporter_jar="/var/cache/sluice/agent.jar", **overrides)
+    return env.get_template(template).render(values)
+
+
+def props(text):
+    return dict(line.split("=", 1) for line in text.splitlines() if "=" in line and not line.startswith("#"))
+
+
+NODES = [
+    {"host": "c1", "id": 1, "roles": ["controller"], "address": "c1.example"},
+    {"host": "c2", "id": 2, "roles": ["controller"], "address": "c2.example"},
+    {"host": "c3", "id": 3, "roles": ["controller"], "address": "c3.example"},
+    {"host": "b1", "id": 11, "roles": ["broker"], "address": "b1.example"},
+]
+
+
+def test_role_defaults_match_the_artifact_pins():
+    assert DEFAULTS["kafka_version"] == pins()["KAFKA_VERSION"]
+    assert DEFAULTS["kafka_scala_version"] == pins()["KAFKA_SCALA_VERSION"]
+    assert DEFAULTS["kafka_jmx_exporter_file"] == f"jmx_prometheus_javaagent-{pins()['JMX_EXPORTER_VERSION']}.jar"
+
+
+def test_combined_node_runs_both_roles_with_static_voters():
+    nodes = [{"host": f"k{i}", "id": i, "roles": ["broker", "controller"], "address": f"k{i}"} for i in (1, 2, 3)]
+    p = props(render("server.properties.j2", kafka_node=nodes[0], kafka_controllers=nodes))
+    assert p["process.roles"] == "broker,controller"
+    assert p["controller.quorum.voters"] == "1@k1:9093,2@k2:9093,3@k3:9093"
+    assert p["listeners"] == "PLAINTEXT://0.0.0.0:9092,CONTROLLER://0.0.0.0:9093"
+    assert p["advertised.listeners"] == "PLAINTEXT://k1:9092"
+    assert p["listener.security.protocol.map"] == "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT"
+    assert p["default.replication.factor"] == "3" and p["auto.create.topics.enable"] == "false"
+
+
+def test_controller_only_node_binds_only_the_controller_listener():
+    p = props(render("server.properties.j2", kafka_node=NODES[0], kafka_controllers=NODES[:3]))
+    assert p["process.roles"] == "controller"
+    assert p["listeners"] == "CONTROLLER://0.0.0.0:9093"
+    assert "advertised.listeners" not in p and "inter.broker.listener.name" not in p
+    assert "default.replication.factor" not in p
+    assert p["controller.quorum.voters"] == "1@c1.example:9093,2@c2.example:9093,3@c3.example:9093"
+
+
+def test_broker_only_node_advertises_its_listeners_and_knows_the_voters():
+    listeners = [{"name": "INTERNAL", "port": 9092},
+                 {"name": "EXTERNAL", "port": 19092, "protocol": "SASL_SSL", "advertised_host": "kafka.example.com",
+                  "advertised_port": 443}]
+    p = props(render("server.properties.j2", kafka_node=NODES[3], kafka_controllers=NODES[:3],
+                     kafka_listeners=listeners, kafka_inter_broker_listener="INTERNAL",
+                     kafka_server_properties={"ssl.client.auth": "required", "delete.topic.enable": True}))
+    assert p["process.roles"] == "broker" and p["node.id"] == "11"
+    assert p["listeners"] == "INTERNAL://0.0.0.0:9092,EXTERNAL://0.0.0.0:19092"
+    assert p["advertised.listeners"] == "INTERNAL://b1.example:9092,EXTERNAL://kafka.example.com:443"
+    assert p["listener.security.protocol.map"] == "INTERNAL:PLAINTEXT,EXTERNAL:SASL_SSL,CONTROLLER:PLAINTEXT"
+    assert p["inter.broker.listener.name"] == "INTERNAL"
+    assert p["ssl.client.auth"] == "required" and p["delete.topic.enable"] == "true"
+
+
+@pytest.mark.parametrize("jmx", [True, False])
+def test_unit_is_hardened_and_runs_only_libs(jmx):
+    unit = render("kafka.service.j2", kafka_node=NODES[3], kafka_jmx_exporter_enabled=jmx)
+    for line in ("NoNewPrivileges=yes", "ProtectSystem=strict", "PrivateTmp=yes", "LimitNOFILE=100000",
+                 "ReadWritePaths=/var/lib/kafka/data /var/log/kafka"):
+        assert line in unit.splitlines()
+    assert "-cp /opt/kafka/current/libs/* kafka.Kafka /etc/kafka/server.properties" in unit
+    assert ("-javaagent:/var/cache/sluice/agent.jar=9404:/etc/kafka/jmx-exporter.yml" in unit) is jmx
+    assert "-Xms1g -Xmx1g" in unit
+
+
+def test_jmx_rules_and_log_config_are_valid_yaml():
+    rules = yaml.safe_load(render("jmx-exporter.yml.j2"))
+    assert any("UnderReplicatedPartitions" in r["pattern"] or "(\\w+)" in r["pattern"] for r in rules["rules"])
+    log = yaml.safe_load(render("log4j2.yaml.j2"))
+    assert log["Configuration"]["Appenders"]["RollingFile"]["fileName"] == "/var/log/kafka/server.log"
