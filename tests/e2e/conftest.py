@@ -19,6 +19,8 @@ def ansible_env():
     env["ANSIBLE_COLLECTIONS_PATH"] = str(ROOT / "collections")
     env["ANSIBLE_CONFIG"] = str(ROOT / "ansible.cfg")
     env.pop("ANSIBLE_CALLBACKS_ENABLED", None)  # Molecule's profile_tasks would break the JSON output
+    env.pop("ANSIBLE_FORCE_COLOR", None)  # Molecule forces colour; recaps are parsed below
+    env["ANSIBLE_NOCOLOR"] = "1"
     return env
 
 
@@ -43,7 +45,7 @@ def run_playbook(playbook, inventory, *extra):
     """Run a playbook; return (exit code, output, {host: recap counters})."""
     cmd = [bin_path("ansible-playbook"), "-i", inventory, str(ROOT / playbook), *extra]
     out = subprocess.run(cmd, env=ansible_env(), capture_output=True, text=True, cwd=ROOT, check=False)
-    text = out.stdout + out.stderr
+    text = re.sub(r"\x1b\[[0-9;]*m", "", out.stdout + out.stderr)
     recap = {m.group(1): {k: int(v) for k, v in re.findall(r"(\w+)=(\d+)", m.group(2))}
              for m in re.finditer(r"^(\S+)\s+:\s+(ok=.*)$", text, re.M)}
     return out.returncode, text, recap

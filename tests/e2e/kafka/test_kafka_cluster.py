@@ -63,7 +63,7 @@ def test_quorum_has_three_brokers_and_a_controller(admin):
     cluster = admin.describe_cluster(request_timeout=10).result()
     assert sorted(node.id for node in cluster.nodes) == [1, 2, 3]
     assert cluster.controller is not None
-    status = docker_exec("kafka-1", "java", "-cp", "/opt/kafka/current/libs/*",
+    status = docker_exec("kafka-1", "java", "-cp", "/opt/kafka/releases/2.13-4.3.0/libs/*",
                          "org.apache.kafka.tools.MetadataQuorumCommand", "--bootstrap-server", "kafka-1:9092",
                          "describe", "--status").stdout
     assert "CurrentVoters:" in status and all(f'"id": {n}' in status for n in (1, 2, 3)), status

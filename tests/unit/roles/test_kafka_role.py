@@ -24,7 +24,7 @@ def render(template, **overrides):
     env.filters.update({k: v for k, v in CoreFilters().filters().items() if k not in env.filters})
     env.tests.update({k: v for k, v in CoreTests().tests().items() if k not in env.tests})
     values = {k: v for k, v in DEFAULTS.items() if "{{" not in str(v)}
-    values.update(ansible_managed="managed by Ansible", kafka_replication_factor=3, kafka_min_isr=2,
+    values.update(ansible_managed="managed by Ansible", kafka_libs_dir="/opt/kafka/releases/2.13-4.3.0/libs", kafka_replication_factor=3, kafka_min_isr=2,
                   kafka_jmx_exporter_jar="/var/cache/sluice/agent.jar", **overrides)
     return env.get_template(template).render(values)
 
@@ -88,7 +88,7 @@ def test_unit_is_hardened_and_runs_only_libs(jmx):
     for line in ("NoNewPrivileges=yes", "ProtectSystem=strict", "PrivateTmp=yes", "LimitNOFILE=100000",
                  "ReadWritePaths=/var/lib/kafka/data /var/log/kafka"):
         assert line in unit.splitlines()
-    assert "-cp /opt/kafka/current/libs/* kafka.Kafka /etc/kafka/server.properties" in unit
+    assert "-cp /opt/kafka/releases/2.13-4.3.0/libs/* kafka.Kafka /etc/kafka/server.properties" in unit
     assert ("-javaagent:/var/cache/sluice/agent.jar=9404:/etc/kafka/jmx-exporter.yml" in unit) is jmx
     assert "-Xms1g -Xmx1g" in unit
 
