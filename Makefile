@@ -3,7 +3,8 @@ SHELL := /bin/bash
 VENV := .venv
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 export ANSIBLE_COLLECTIONS_PATH := $(CURDIR)/collections
-SCENARIOS ?= kafka
+PYTHON := $(VENV)/bin/python
+SCENARIOS ?= kafka default
 
 .PHONY: test deps image artifacts lint unit molecule demo demo-destroy clean
 
@@ -28,13 +29,12 @@ unit: deps  ## unit tests with coverage of plugins/ (fails under 80%)
 molecule: image artifacts  ## every Molecule scenario: create, converge, idempotence, verify, destroy
 	set -e; for s in $(SCENARIOS); do echo "== molecule test -s $$s"; molecule test -s $$s; done
 
-demo: image artifacts  ## bring up the kafka scenario and leave it running
-	molecule converge -s kafka
-	@echo "Kafka is up: bootstrap servers 127.0.0.1:19092,127.0.0.1:19093,127.0.0.1:19094;" \
-	      "JMX exporter metrics on 127.0.0.1:19404-19406/metrics. Tear down with: make demo-destroy"
+demo: image artifacts  ## bring up the pipeline (default scenario), leave it running, show a workload go through
+	molecule converge -s default
+	$(PYTHON) scripts/demo-workload
 
-demo-destroy:
-	molecule destroy -s kafka
+demo-destroy:  ## remove the demo's containers
+	molecule destroy -s default
 
 clean: demo-destroy
 	rm -rf $(VENV) .cache collections/ansible_collections
