@@ -23,6 +23,18 @@ from ansible.module_utils.urls import ConnectionError as UrlsConnectionError
 from ansible.module_utils.urls import open_url
 
 MASK = '********'
+
+# Connection options of every module that talks to the Connect REST API (documented in doc_fragments/connect.py).
+CONNECTION_ARGUMENT_SPEC = dict(
+    url=dict(type='str', required=True),
+    validate_certs=dict(type='bool', default=True),
+    ca_path=dict(type='path'),
+    client_cert=dict(type='path'),
+    client_key=dict(type='path', no_log=False),
+    url_username=dict(type='str'),
+    url_password=dict(type='str', no_log=True),
+    request_timeout=dict(type='int', default=30),
+)
 DEFAULT_SECRET_KEYS = [r'(?i)(password|secret|token|credential|sasl\.jaas\.config|\.key$)']
 # A value made only of config-provider references such as ${dir:/path:key} or ${file:/path:key}:
 # it names where the secret lives, it is not the secret.

@@ -111,42 +111,8 @@ options:
       - Seconds to wait, see O(wait).
     type: int
     default: 180
-  url:
-    description:
-      - Base URL of a Kafka Connect worker's REST API, for example C(http://connect-1:8083). Requests to a
-        follower are forwarded to the leader by Connect.
-    type: str
-    required: true
-  validate_certs:
-    description:
-      - Verify the TLS certificate of an C(https) O(url).
-    type: bool
-    default: true
-  ca_path:
-    description:
-      - PEM file of the CA certificates that verify the worker's certificate.
-    type: path
-  client_cert:
-    description:
-      - PEM file of a client certificate for mutual TLS. May also hold the private key.
-    type: path
-  client_key:
-    description:
-      - PEM file of the private key of O(client_cert), if it is not in that file.
-    type: path
-  url_username:
-    description:
-      - User name for HTTP basic authentication (sent with the first request).
-    type: str
-  url_password:
-    description:
-      - Password for HTTP basic authentication.
-    type: str
-  request_timeout:
-    description:
-      - Timeout in seconds of each HTTP request.
-    type: int
-    default: 30
+extends_documentation_fragment:
+  - sluice.cdc.connect
 notes:
   - The wait checks the state Connect reports. A task that fails later, for example after a connection timeout of
     its own, is not noticed; O(state=running) restarts it on the next run.
@@ -293,7 +259,9 @@ import copy
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.sluice.cdc.plugins.module_utils.config_values import PlanError, config_string
 from ansible_collections.sluice.cdc.plugins.module_utils.connect_client import (
+    CONNECTION_ARGUMENT_SPEC,
     DEFAULT_SECRET_KEYS,
     MASK,
     ConnectClient,
@@ -310,21 +278,6 @@ from ansible_collections.sluice.cdc.plugins.module_utils.connect_client import (
 TARGET = {'running': 'RUNNING', 'paused': 'PAUSED', 'stopped': 'STOPPED'}
 INITIAL_STATE = {'running': None, 'paused': 'PAUSED', 'stopped': 'STOPPED'}
 CONFIG_CHANGES = ('create', 'update_config')
-
-
-class PlanError(Exception):
-    """The request cannot be planned; raised before anything changes."""
-
-
-def config_string(key, value):
-    """Connect stores every config value as a string."""
-    if isinstance(value, bool):
-        return 'true' if value else 'false'
-    if isinstance(value, (list, tuple)):
-        return ','.join(config_string(key, v) for v in value)
-    if value is None or isinstance(value, dict):
-        raise PlanError('config %s must be a string, number, boolean or list, got %r' % (key, value))
-    return str(value)
 
 
 def desired_config(params):
@@ -581,14 +534,7 @@ def main():
             secret_keys=dict(type='list', elements='str', default=list(DEFAULT_SECRET_KEYS), no_log=False),
             wait=dict(type='bool', default=True),
             wait_timeout=dict(type='int', default=180),
-            url=dict(type='str', required=True),
-            validate_certs=dict(type='bool', default=True),
-            ca_path=dict(type='path'),
-            client_cert=dict(type='path'),
-            client_key=dict(type='path', no_log=False),
-            url_username=dict(type='str'),
-            url_password=dict(type='str', no_log=True),
-            request_timeout=dict(type='int', default=30),
+            **CONNECTION_ARGUMENT_SPEC,
         ),
         supports_check_mode=True,
     )

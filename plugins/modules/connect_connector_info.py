@@ -47,41 +47,8 @@ options:
     type: list
     elements: str
     default: ['(?i)(password|secret|token|credential|sasl\.jaas\.config|\.key$)']
-  url:
-    description:
-      - Base URL of a Kafka Connect worker's REST API, for example C(http://connect-1:8083).
-    type: str
-    required: true
-  validate_certs:
-    description:
-      - Verify the TLS certificate of an C(https) O(url).
-    type: bool
-    default: true
-  ca_path:
-    description:
-      - PEM file of the CA certificates that verify the worker's certificate.
-    type: path
-  client_cert:
-    description:
-      - PEM file of a client certificate for mutual TLS. May also hold the private key.
-    type: path
-  client_key:
-    description:
-      - PEM file of the private key of O(client_cert), if it is not in that file.
-    type: path
-  url_username:
-    description:
-      - User name for HTTP basic authentication (sent with the first request).
-    type: str
-  url_password:
-    description:
-      - Password for HTTP basic authentication.
-    type: str
-  request_timeout:
-    description:
-      - Timeout in seconds of each HTTP request.
-    type: int
-    default: 30
+extends_documentation_fragment:
+  - sluice.cdc.connect
 seealso:
   - module: sluice.cdc.connect_connector
 """
@@ -166,6 +133,7 @@ worker:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.sluice.cdc.plugins.module_utils.connect_client import (
+    CONNECTION_ARGUMENT_SPEC,
     DEFAULT_SECRET_KEYS,
     ConnectClient,
     ConnectError,
@@ -241,14 +209,7 @@ def main():
             gather=dict(type='list', elements='str', default=['connectors', 'plugins', 'worker'],
                         choices=['connectors', 'plugins', 'worker']),
             secret_keys=dict(type='list', elements='str', default=list(DEFAULT_SECRET_KEYS), no_log=False),
-            url=dict(type='str', required=True),
-            validate_certs=dict(type='bool', default=True),
-            ca_path=dict(type='path'),
-            client_cert=dict(type='path'),
-            client_key=dict(type='path', no_log=False),
-            url_username=dict(type='str'),
-            url_password=dict(type='str', no_log=True),
-            request_timeout=dict(type='int', default=30),
+            **CONNECTION_ARGUMENT_SPEC,
         ),
         supports_check_mode=True,
     )

@@ -206,27 +206,13 @@ topic:
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
+from ansible_collections.sluice.cdc.plugins.module_utils.config_values import PlanError, config_string
 from ansible_collections.sluice.cdc.plugins.module_utils.kafka_admin import (
     CONFLUENT_KAFKA_IMPORT_ERROR,
     HAS_CONFLUENT_KAFKA,
     KafkaAdminError,
     TopicAdmin,
 )
-
-
-class PlanError(Exception):
-    """The requested state cannot be reached; raised before anything changes."""
-
-
-def config_string(key, value):
-    """Kafka compares and stores topic configs as strings."""
-    if isinstance(value, bool):
-        return 'true' if value else 'false'
-    if isinstance(value, (list, tuple)):
-        return ','.join(config_string(key, v) for v in value)
-    if value is None or isinstance(value, dict):
-        raise PlanError('config %s must be a string, number, boolean or list, got %r' % (key, value))
-    return str(value)
 
 
 def validate_params(params):
