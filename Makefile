@@ -23,8 +23,8 @@ lint: deps  ## ansible-lint (production profile), collection sanity checks, Pyth
 	ansible-lint --profile production --offline
 	scripts/sanity
 
-unit: deps  ## unit tests with coverage of plugins/ (fails under 80%)
-	pytest tests/unit --cov=plugins --cov-report=term-missing --cov-fail-under=80
+unit: deps  ## unit tests, and integration tests against a throwaway PostgreSQL; coverage of plugins/ (fails under 80%)
+	pytest tests/unit tests/integration --cov=plugins --cov-report=term-missing --cov-fail-under=80
 
 molecule: image artifacts  ## every Molecule scenario: create, converge, idempotence, verify, destroy
 	set -e; for s in $(SCENARIOS); do echo "== molecule test -s $$s"; molecule test -s $$s; done

@@ -1,0 +1,448 @@
+# -*- coding: utf-8 -*-
+# Copyright: Sluice developers
+# Apache License 2.0 (see https://www.apache.org/licenses/LICENSE-2.0)
+"""Reconciliation engine: proves the target holds exactly the source's rows, or names every differing key.
+
+Collation-independent by construction: rows are never ordered or ranged by their key values. Each row's
+canonical key bytes are hashed (MD5, see normalize.py); the hash picks one of N buckets, and both engines
+aggregate per bucket (row count, sum of 64-bit row hashes mod 2**64) server-side. Only differing buckets are
+drilled into, streaming both sides ordered by the binary key hash (same order on every engine) and merging.
+
+Modes: ``count`` (row counts), ``checksum`` (bucket digests), ``full`` (down to keys and columns, then an
+optional re-check of the differing keys after ``recheck_delay`` seconds for rows changing in flight).
+
+Report schema (JSON-serializable dict; stable)::
+
+    {"status": "consistent" | "different" | "error", "exit_status": 0 | 1 | 2, "mode": str, "buckets": int,
+     "totals": {"tables": int, "consistent": int, "different": int, "error": int, "rows_source": int,
+                "rows_target": int, "missing_in_target": int, "extra_in_target": int, "different_rows": int,
+                "rechecked_resolved": int},
+     "tables": [{"table": "schema.table" (source), "target_table": "schema.table", "mode": str,
+                 "status": str, "key_columns": [str], "columns": [str] (compared, besides the key),
+                 "rows_source": int | None, "rows_target": int | None,
+                 "buckets_compared": int, "buckets_differing": int,
+                 "missing_in_target": [[key value, ...]], "extra_in_target": [[key value, ...]],
+                 "different": [{"key": [key value, ...], "columns": {column: [source value, target value]}}],
+                 "missing_in_target_count": int, "extra_in_target_count": int, "different_count": int,
+                 "truncated": bool (lists capped at max_keys each; the counts are complete),
+                 "rechecked_resolved": int, "errors": [str], "seconds": float}]}
+
+Keys are lists of the key column values in key order (``key_columns``), rendered by ``normalize.display``
+(Decimal and timestamps as ISO text, bytes as hex); lists are in key-hash order, not key order.
+Exit status: 0 every table consistent, 1 differences and no error, 2 any error (including incompatible
+columns: they are listed in ``errors`` and the remaining columns still compared).
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from .dialects import Dialect, Side, Unsupported
+from .normalize import display
+from .typemap import ColumnInfo, Incompatible, pair
+
+MODES = ("count", "checksum", "full")
+_MASK64 = (1 << 64) - 1
+_BATCH = 5000
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """One database: its dialect and a function returning a new DB-API connection (one per table worker)."""
+
+    dialect: Dialect
+    connect: Callable[[], Any]
+
+
+def exit_status(report: dict) -> int:
+    return {"consistent": 0, "different": 1}.get(report["status"], 2)
+
+
+def reconcile(source: Endpoint, target: Endpoint, tables, mode: str = "checksum", buckets: int = 1024,
+              workers: int = 2, recheck_delay: float = 0.0, max_keys: int = 1000, nfc: bool = False) -> dict:
+    """Compare each table of ``tables`` (dicts, see ``TableSpec.from_spec``) between source and target."""
+    if mode not in MODES:
+        raise ValueError(f"mode must be one of {MODES}, not {mode!r}")
+    if int(buckets) < 1:
+        raise ValueError("buckets must be at least 1")
+    options = dict(mode=mode, buckets=int(buckets), recheck_delay=float(recheck_delay), max_keys=int(max_keys))
+    specs = [TableSpec.from_spec(t, source.dialect, target.dialect, nfc) for t in tables]
+    with ThreadPoolExecutor(max(1, int(workers)), thread_name_prefix="reconcile-table") as pool:
+        results = list(pool.map(lambda s: _TableRun(source, target, s, **options).run(), specs))
+    return _summary(results, mode, int(buckets))
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    source: tuple
+    target: tuple
+    where_source: str | None
+    where_target: str | None
+    include: tuple | None
+    exclude: tuple
+    key: tuple | None
+    nfc: bool
+
+    @classmethod
+    def from_spec(cls, spec, source_dialect: Dialect, target_dialect: Dialect, nfc: bool = False) -> "TableSpec":
+        """``spec``: "schema.table" or {"source": name, "target": name (default: the source table name in the
+        target's default schema), "where": sql or {"source": sql, "target": sql}, "include": [columns],
+        "exclude": [columns], "key": [columns] (default: the source's primary key), "nfc": bool}.
+        A name is "table", "schema.table" or [schema, table] (for names containing dots)."""
+        if isinstance(spec, str):
+            spec = {"source": spec}
+        src = _split_name(spec["source"], source_dialect.default_schema)
+        tgt = _split_name(spec["target"], target_dialect.default_schema) if spec.get("target") else \
+            (target_dialect.default_schema, src[1])
+        where = spec.get("where")
+        ws, wt = (where.get("source"), where.get("target")) if isinstance(where, dict) else (where, where)
+        include = spec.get("include")
+        return cls(src, tgt, ws, wt, tuple(include) if include is not None else None,
+                   tuple(spec.get("exclude") or ()), tuple(spec["key"]) if spec.get("key") else None,
+                   bool(spec.get("nfc", nfc)))
+
+
+def _split_name(name, default_schema: str) -> tuple:
+    if isinstance(name, (list, tuple)):
+        return tuple(name)
+    schema, dot, table = name.partition(".")
+    return (schema, table) if dot else (default_schema, name)
+
+
+class _TableRun:
+    def __init__(self, source: Endpoint, target: Endpoint, spec: TableSpec, mode, buckets, recheck_delay,
+                 max_keys):
+        self.endpoints = (source, target)
+        self.spec, self.mode, self.buckets = spec, mode, buckets
+        self.recheck_delay, self.max_keys = recheck_delay, max_keys
+        self.report = {
+            "table": ".".join(spec.source), "target_table": ".".join(spec.target), "mode": mode,
+            "status": "consistent", "key_columns": [], "columns": [], "rows_source": None, "rows_target": None,
+            "buckets_compared": 0, "buckets_differing": 0, "missing_in_target": [], "extra_in_target": [],
+            "different": [], "missing_in_target_count": 0, "extra_in_target_count": 0, "different_count": 0,
+            "truncated": False, "rechecked_resolved": 0, "errors": [], "seconds": 0.0,
+        }
+
+    def run(self) -> dict:
+        started = time.monotonic()
+        conns = []
+        try:
+            for ep in self.endpoints:
+                conn = ep.connect()
+                conns.append(conn)
+                ep.dialect.prepare(conn)
+            self.conns = conns
+            # Two threads: the source's and the target's statement of each step run concurrently.
+            with ThreadPoolExecutor(2, thread_name_prefix="reconcile-side") as self.pool:
+                self._plan()
+                if self.mode == "count":
+                    self._count()
+                else:
+                    self._checksum()
+        except Exception as exc:  # any failure is reported per table; the other tables go on
+            self.report["errors"].append(f"{type(exc).__name__}: {exc}")
+        finally:
+            for conn in conns:
+                try:
+                    conn.close()
+                except Exception:
+                    pass
+        r = self.report
+        if r["errors"]:
+            r["status"] = "error"
+        elif (r["rows_source"] != r["rows_target"] or r["buckets_differing"] or r["missing_in_target_count"]
+              or r["extra_in_target_count"] or r["different_count"]):
+            r["status"] = "different"
+        r["seconds"] = round(time.monotonic() - started, 3)
+        return r
+
+    # --- helpers ------------------------------------------------------------------------------------------------
+    def _both(self, fn):
+        """fn(index, endpoint, connection) for source (0) and target (1), concurrently."""
+        futures = [self.pool.submit(fn, i, ep, self.conns[i]) for i, ep in enumerate(self.endpoints)]
+        return [f.result() for f in futures]
+
+    @staticmethod
+    def _fetchall(ep, conn, statement):
+        sql, params = statement
+        cur = conn.cursor()
+        try:
+            cur.execute(sql, params)
+            return cur.fetchall()
+        finally:
+            cur.close()
+
+    # --- plan ---------------------------------------------------------------------------------------------------
+    def _plan(self):
+        names = (self.spec.source, self.spec.target)
+
+        def catalog(i, ep, conn):
+            cols = [ColumnInfo(n, t.lower(), s) for n, t, s in
+                    self._fetchall(ep, conn, ep.dialect.catalog_columns(*names[i]))]
+            pk = [r[0] for r in self._fetchall(ep, conn, ep.dialect.catalog_primary_key(*names[i]))]
+            return cols, pk
+
+        (scols, spk), (tcols, tpk) = self._both(catalog)
+        table = self.report["table"]
+        if not scols:
+            raise LookupError(f"source table {table} not found or has no columns")
+        if not tcols:
+            raise LookupError(f"target table {self.report['target_table']} not found or has no columns")
+        by_lower = {c.name.lower(): c for c in tcols}
+        key_names = list(self.spec.key or spk)
+        if not key_names:
+            raise LookupError(f"{table}: no primary key; give the table's key columns as 'key'")
+        if not self.spec.key and tpk and [k.lower() for k in tpk] != [k.lower() for k in key_names]:
+            self.report["errors"].append(f"{table}: primary keys differ: source {spk}, target {tpk}")
+        chosen = self._chosen_columns(scols, key_names)
+        sdial, tdial = (ep.dialect.name for ep in self.endpoints)
+        key, columns = [], []
+        for col in chosen:
+            tcol = by_lower.get(col.name.lower())
+            try:
+                if tcol is None:
+                    raise Incompatible("missing in the target table")
+                p = pair(sdial, col, tdial, tcol, self.spec.nfc)
+            except Incompatible as exc:
+                self.report["errors"].append(f"{table}.{col.name}: {exc}")
+                if col.name in key_names:
+                    raise LookupError(f"{table}: key column {col.name} cannot be compared") from None
+                continue
+            (key if col.name in key_names else columns).append(p)
+        key.sort(key=lambda p: key_names.index(p.name))
+        self.pairs = (tuple(key), tuple(columns))
+        self.sides = tuple(
+            Side(names[i][0], names[i][1], tuple((getattr(p, side), p.kind) for p in key),
+                 tuple((getattr(p, side), p.kind) for p in columns), where)
+            for i, (side, where) in enumerate((("source", self.spec.where_source),
+                                               ("target", self.spec.where_target))))
+        self.report["key_columns"] = [p.name for p in key]
+        self.report["columns"] = [p.name for p in columns]
+
+    def _chosen_columns(self, scols, key_names):
+        names = {c.name.lower() for c in scols}
+        for k in key_names:
+            if k.lower() not in names:
+                raise LookupError(f"{self.report['table']}: key column {k} does not exist")
+        wanted = [c.lower() for c in self.spec.include] if self.spec.include is not None else None
+        unwanted = {c.lower() for c in self.spec.exclude}
+        for name in (wanted or []) + sorted(unwanted):
+            if name not in names:
+                raise LookupError(f"{self.report['table']}: include/exclude names unknown column {name}")
+        keys = {k.lower() for k in key_names}
+        return [c for c in scols if c.name.lower() in keys or
+                ((wanted is None or c.name.lower() in wanted) and c.name.lower() not in unwanted)]
+
+    # --- count / checksum ---------------------------------------------------------------------------------------
+    def _count(self):
+        (s,), (t,) = self._both(lambda i, ep, conn: self._fetchall(ep, conn, ep.dialect.count(self.sides[i]))[0])
+        self.report["rows_source"], self.report["rows_target"] = int(s), int(t)
+
+    def _checksum(self):
+        def digests(i, ep, conn):
+            rows = self._fetchall(ep, conn, ep.dialect.bucket_digests(self.sides[i], self.buckets))
+            return {int(b): (int(n), int(s) & _MASK64) for b, n, s in rows}
+
+        src, dst = self._both(digests)
+        r = self.report
+        r["rows_source"] = sum(n for n, _ in src.values())
+        r["rows_target"] = sum(n for n, _ in dst.values())
+        differing = sorted(b for b in set(src) | set(dst) if src.get(b) != dst.get(b))
+        r["buckets_compared"] = len(set(src) | set(dst))
+        r["buckets_differing"] = len(differing)
+        if self.mode == "full" and differing:
+            self._drill(differing)
+            if self.recheck_delay > 0 and self._pending:
+                time.sleep(self.recheck_delay)
+                self._recheck()
+            self._render()
+
+    # --- full: drill down ---------------------------------------------------------------------------------------
+    def _drill(self, differing):
+        # key hash -> (kind, source row, target row); only up to max_keys per kind are kept (bounded memory).
+        self._pending = {}
+        self._counts = {"missing": 0, "extra": 0, "different": 0}
+        for start in range(0, len(differing), min(ep.dialect.max_list for ep in self.endpoints) - 1):
+            chunk = differing[start:start + min(ep.dialect.max_list for ep in self.endpoints) - 1]
+            streams = [_Prefetch(ep, self.conns[i], ep.dialect.rows_in_buckets(self.sides[i], self.buckets, chunk))
+                       for i, ep in enumerate(self.endpoints)]
+            try:
+                for kh, s_row, t_row in _merge(*streams):
+                    self._classify(kh, s_row, t_row)
+            finally:
+                for s in streams:
+                    s.close()
+
+    def _classify(self, kh, s_row, t_row, counted=True):
+        if s_row is not None and t_row is not None and s_row[1] == t_row[1]:
+            return None
+        kind = "missing" if t_row is None else "extra" if s_row is None else "different"
+        if counted:
+            self._counts[kind] += 1
+            if self._counts[kind] > self.max_keys:
+                self.report["truncated"] = True
+                return kind
+        self._pending[kh] = (kind, s_row, t_row)
+        return kind
+
+    def _fetch_by_key_hash(self, hashes):
+        """{key hash: (source row, target row)} with raw column values, for the given key hashes."""
+        found = {h: [None, None] for h in hashes}
+        step = min(ep.dialect.max_list for ep in self.endpoints)
+        for start in range(0, len(hashes), step):
+            chunk = hashes[start:start + step]
+
+            def rows(i, ep, conn):
+                return self._fetchall(ep, conn, ep.dialect.rows_by_key_hash(self.sides[i], chunk))
+
+            for i, result in enumerate(self._both(rows)):
+                for row in result:
+                    found[bytes(row[0])][i] = row
+        return found
+
+    def _recheck(self):
+        """Rows may have been in flight (committed in the source, not yet in the target): look again."""
+        before = self._pending
+        self._pending = {}
+        for kh, (s_row, t_row) in self._fetch_by_key_hash(list(before)).items():
+            old = before[kh][0]
+            if s_row is None and t_row is None:
+                new = None  # deleted on both sides meanwhile
+            else:
+                new = self._classify(kh, s_row, t_row, counted=False)
+            if new != old:
+                self._counts[old] -= 1
+                if new is None:
+                    self.report["rechecked_resolved"] += 1
+                else:
+                    self._counts[new] += 1
+
+    def _render(self):
+        r = self.report
+        # The different rows' values for the report (the drill-down fetched hashes only).
+        needs_values = [kh for kh, (kind, s, t) in self._pending.items()
+                        if kind == "different" and len(s) <= self._detail_width]
+        fetched = self._fetch_by_key_hash(needs_values) if needs_values else {}
+        nkey, ncol = len(self.pairs[0]), len(self.pairs[1])
+        for kh, (kind, s_row, t_row) in self._pending.items():
+            s_row, t_row = fetched.get(kh, (s_row, t_row)) if kind == "different" else (s_row, t_row)
+            if kind == "missing":
+                r["missing_in_target"].append(_key(s_row, ncol, nkey))
+            elif kind == "extra":
+                r["extra_in_target"].append(_key(t_row, ncol, nkey))
+            elif s_row is None or t_row is None:  # changed between drill-down and value fetch
+                r["different"].append({"key": _key(s_row or t_row, ncol, nkey), "columns": {}})
+            else:
+                columns = {p.name: [display(s_row[2 + ncol + nkey + j]), display(t_row[2 + ncol + nkey + j])]
+                           for j, p in enumerate(self.pairs[1]) if s_row[2 + j] != t_row[2 + j]}
+                r["different"].append({"key": _key(s_row, ncol, nkey), "columns": columns})
+        r["missing_in_target_count"] = self._counts["missing"]
+        r["extra_in_target_count"] = self._counts["extra"]
+        r["different_count"] = self._counts["different"]
+
+    @property
+    def _detail_width(self):
+        """Length of a drill-down row: key hash, row md5, column md5s, raw keys (no raw values)."""
+        return 2 + len(self.pairs[1]) + len(self.pairs[0])
+
+
+def _key(row, ncol, nkey):
+    return [display(v) for v in row[2 + ncol:2 + ncol + nkey]]
+
+
+def _merge(source, target):
+    """Merge two streams ordered by key hash: (key hash, source row | None, target row | None)."""
+    s, t = next(source, None), next(target, None)
+    while s is not None or t is not None:
+        sk = bytes(s[0]) if s is not None else None
+        tk = bytes(t[0]) if t is not None else None
+        if t is None or (s is not None and sk < tk):
+            yield sk, s, None
+            s = next(source, None)
+        elif s is None or tk < sk:
+            yield tk, None, t
+            t = next(target, None)
+        else:
+            yield sk, s, t
+            s, t = next(source, None), next(target, None)
+
+
+class _Prefetch:
+    """Runs a query in a background thread and yields its rows; a bounded queue caps the rows held."""
+
+    _DONE = object()
+
+    def __init__(self, ep: Endpoint, conn, statement, depth: int = 4):
+        self._queue = queue.Queue(depth)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._produce, args=(ep, conn, statement), daemon=True)
+        self._thread.start()
+        self._batch = iter(())
+
+    def _produce(self, ep, conn, statement):
+        sql, params = statement
+        try:
+            cur = ep.dialect.stream_cursor(conn)
+            try:
+                cur.execute(sql, params)
+                while not self._stop.is_set():
+                    rows = cur.fetchmany(_BATCH)
+                    if not rows:
+                        break
+                    self._put(rows)
+            finally:
+                cur.close()
+            self._put(self._DONE)
+        except BaseException as exc:  # handed to the consuming thread
+            self._put(exc)
+
+    def _put(self, item):
+        while not self._stop.is_set():
+            try:
+                self._queue.put(item, timeout=0.2)
+                return
+            except queue.Full:
+                continue
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        while True:
+            row = next(self._batch, None)
+            if row is not None:
+                return row
+            item = self._queue.get()
+            if item is self._DONE:
+                self._queue.put(item)  # stay exhausted
+                raise StopIteration
+            if isinstance(item, BaseException):
+                raise item
+            self._batch = iter(item)
+
+    def close(self):
+        self._stop.set()
+        self._thread.join()
+
+
+def _summary(results, mode, buckets) -> dict:
+    totals = {"tables": len(results), "consistent": 0, "different": 0, "error": 0, "rows_source": 0,
+              "rows_target": 0, "missing_in_target": 0, "extra_in_target": 0, "different_rows": 0,
+              "rechecked_resolved": 0}
+    for r in results:
+        totals[r["status"]] += 1
+        totals["rows_source"] += r["rows_source"] or 0
+        totals["rows_target"] += r["rows_target"] or 0
+        totals["missing_in_target"] += r["missing_in_target_count"]
+        totals["extra_in_target"] += r["extra_in_target_count"]
+        totals["different_rows"] += r["different_count"]
+        totals["rechecked_resolved"] += r["rechecked_resolved"]
+    status = "error" if totals["error"] else "different" if totals["different"] else "consistent"
+    report = {"status": status, "mode": mode, "buckets": buckets, "totals": totals, "tables": results}
+    report["exit_status"] = exit_status(report)
+    return report
