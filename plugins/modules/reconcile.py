@@ -1,0 +1,395 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: Sluice developers
+# Apache License 2.0 (see https://www.apache.org/licenses/LICENSE-2.0)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+---
+module: reconcile
+short_description: Compare tables between the pipeline's source and target databases
+version_added: "0.1.0"
+description:
+  - Proves that each target table holds exactly the rows of its source table, or names the differing keys,
+    with the collection's reconciliation engine (see C(docs/reconcile.md)).
+  - Rows are hashed into buckets server-side and only per-bucket aggregates cross the network; in
+    O(mode=full) the differing buckets are drilled into down to keys and columns.
+  - The comparison is read-only, so the module never reports a change. It runs in check mode too; only the
+    report files (O(json_path), O(html_path), O(metrics_path)) are not written then.
+  - >-
+    Runs wherever the task runs, typically the controller with C(delegate_to: localhost); that host needs
+    network access to both databases.
+author:
+  - Sluice developers
+requirements:
+  - psycopg >= 3 (PostgreSQL endpoints)
+  - pyodbc and an ODBC driver for SQL Server (SQL Server endpoints)
+attributes:
+  check_mode:
+    support: full
+    description: Runs the (read-only) comparison; writes no report files.
+  diff_mode:
+    support: none
+options:
+  source:
+    description:
+      - Connection settings of the source database.
+    type: dict
+    required: true
+    suboptions: &connection
+      engine:
+        description: Database engine.
+        type: str
+        required: true
+        choices: [postgresql, sqlserver]
+      host:
+        description: Host name or address.
+        type: str
+        required: true
+      port:
+        description: TCP port; default 5432 (PostgreSQL) or 1433 (SQL Server).
+        type: int
+      database:
+        description: Database name.
+        type: str
+        required: true
+      user:
+        description:
+          - Login name. For SQL Server without O(source.user) a trusted (Kerberos) connection is used.
+        type: str
+      password:
+        description: Password of the login.
+        type: str
+      sslmode:
+        description: PostgreSQL only; libpq C(sslmode) (V(disable) ... V(verify-full)).
+        type: str
+      encrypt:
+        description: SQL Server only; ODBC C(Encrypt) V(yes), V(no) or V(strict). Default V(yes).
+        type: str
+      trust_server_certificate:
+        description: SQL Server only; accept the server certificate without validation.
+        type: bool
+        default: false
+      odbc_driver:
+        description:
+          - SQL Server only; ODBC driver name. Default C(ODBC Driver 18 for SQL Server). A FreeTDS driver
+            is recognized by its name and given C(Server)/C(Port)/C(TDS_Version) attributes.
+        type: str
+      connect_timeout:
+        description: Connection timeout in seconds.
+        type: int
+        default: 30
+  target:
+    description:
+      - Connection settings of the target database; the same sub-options as O(source).
+    type: dict
+    required: true
+    suboptions: *connection
+  tables:
+    description:
+      - Tables to compare. An item is a source table name (C(schema.table) or C(table)), or a dict with
+        C(source), C(target) (default the source table name in the target's default schema), C(where)
+        (SQL text, or a dict with C(source) and C(target)), C(include), C(exclude), C(key) (default the
+        source's primary key) and C(nfc).
+    type: list
+    elements: raw
+    required: true
+  mode:
+    description:
+      - V(count) compares row counts, V(checksum) per-bucket digests, V(full) also lists the differing keys
+        and columns.
+    type: str
+    choices: [count, checksum, full]
+    default: checksum
+  buckets:
+    description: Number of hash buckets per table.
+    type: int
+    default: 1024
+  workers:
+    description: Tables compared in parallel (each uses one connection per side).
+    type: int
+    default: 2
+  recheck_delay:
+    description:
+      - O(mode=full) only; seconds to wait before looking again at the differing keys, for rows still in
+        flight in the pipeline. V(0) disables the re-check.
+    type: float
+    default: 0.0
+  max_keys:
+    description: Keys listed per table and kind (missing, extra, different); the counts stay complete.
+    type: int
+    default: 1000
+  nfc:
+    description: Compare text after Unicode NFC normalization (PostgreSQL only).
+    type: bool
+    default: false
+  fail_on_differences:
+    description:
+      - The task fails when more rows differ than this number. V(0) fails on any difference, V(-1) never
+        fails on differences. Errors always fail the task.
+      - Outside O(mode=full) the number of differing rows of a differing table is a lower bound (the row count
+        difference, or the number of differing buckets, at least 1).
+    type: int
+    default: 0
+  json_path:
+    description: Write the JSON report (the engine's report plus run metadata) to this path on the managed host.
+    type: path
+  html_path:
+    description: Write a self-contained HTML report to this path.
+    type: path
+  metrics_path:
+    description:
+      - Write Prometheus node_exporter textfile-collector metrics to this path (atomically), e.g.
+        C(/var/lib/node_exporter/textfile_collector/sluice_reconcile.prom).
+    type: path
+notes:
+  - Tested against PostgreSQL 15 only; the SQL Server dialect is tested on generated statements and value
+    normalization. SQL Server 2019 or later and PostgreSQL 14 or later, UTF-8 databases.
+seealso:
+  - name: Reconciliation
+    description: How the comparison works, the report schema and the metrics (docs/reconcile.md).
+    link: https://example.invalid/sluice/docs/reconcile.md
+"""
+
+EXAMPLES = r"""
+- name: Compare two tables down to the differing keys
+  sluice.cdc.reconcile:
+    source:
+      engine: sqlserver
+      host: mssql1.example.com
+      database: shop
+      user: sluice_reader
+      password: "{{ vault_mssql_reader_password }}"
+    target:
+      engine: postgresql
+      host: pg1.example.com
+      database: shop
+      user: sluice_reader
+      password: "{{ vault_pg_reader_password }}"
+      sslmode: require
+    tables:
+      - dbo.customers
+      - source: dbo.orders
+        target: public.orders
+        where: "created_at < '2024-01-01'"
+    mode: full
+    recheck_delay: 10
+    html_path: reports/reconcile.html
+  delegate_to: localhost
+  run_once: true
+  register: reconciled
+
+- name: Report, but do not fail, on differences
+  sluice.cdc.reconcile:
+    source: "{{ reconcile_source }}"
+    target: "{{ reconcile_target }}"
+    tables: "{{ connectors_tables }}"
+    fail_on_differences: -1
+  delegate_to: localhost
+  run_once: true
+"""
+
+RETURN = r"""
+exit_status:
+  description: 0 every table consistent, 1 differences (and no error), 2 an error in at least one table.
+  returned: when the comparison ran
+  type: int
+  sample: 1
+summary:
+  description:
+    - Per source table, its status and counts by kind. C(differences) is exact in O(mode=full) and a lower
+      bound otherwise.
+  returned: when the comparison ran
+  type: dict
+  sample:
+    dbo.orders:
+      target_table: public.orders
+      status: different
+      rows_source: 1200
+      rows_target: 1199
+      missing: 1
+      extra: 0
+      different: 0
+      differences: 1
+      errors: []
+      seconds: 0.42
+report:
+  description:
+    - The engine's report (status, exit_status, mode, buckets, totals, tables with keys and differing
+      values) plus C(run) metadata; schema in docs/reconcile.md.
+  returned: when the comparison ran
+  type: dict
+  sample:
+    status: consistent
+    exit_status: 0
+    mode: checksum
+    buckets: 1024
+    totals: {tables: 1, consistent: 1, different: 0, error: 0}
+    tables: []
+    run: {started: "2024-05-01T03:00:00.000Z", finished: "2024-05-01T03:00:01.250Z", duration_seconds: 1.25}
+files:
+  description: Report files written (none in check mode).
+  returned: when the comparison ran
+  type: list
+  elements: str
+  sample: [reports/reconcile.json]
+"""
+
+import time
+import traceback
+
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+
+from ansible_collections.sluice.cdc.plugins.module_utils.reconcile import connections, engine, outputs
+
+try:
+    import psycopg  # noqa: F401
+except ImportError:
+    HAS_PSYCOPG, PSYCOPG_IMPORT_ERROR = False, traceback.format_exc()
+else:
+    HAS_PSYCOPG, PSYCOPG_IMPORT_ERROR = True, None
+
+try:
+    import pyodbc  # noqa: F401
+except ImportError:
+    HAS_PYODBC, PYODBC_IMPORT_ERROR = False, traceback.format_exc()
+else:
+    HAS_PYODBC, PYODBC_IMPORT_ERROR = True, None
+
+
+def connection_spec():
+    return dict(
+        engine=dict(type='str', required=True, choices=list(connections.ENGINES)),
+        host=dict(type='str', required=True),
+        port=dict(type='int'),
+        database=dict(type='str', required=True),
+        user=dict(type='str'),
+        password=dict(type='str', no_log=True),
+        sslmode=dict(type='str'),
+        encrypt=dict(type='str'),
+        trust_server_certificate=dict(type='bool', default=False),
+        odbc_driver=dict(type='str'),
+        connect_timeout=dict(type='int', default=30),
+    )
+
+
+def argument_spec():
+    return dict(
+        source=dict(type='dict', required=True, options=connection_spec()),
+        target=dict(type='dict', required=True, options=connection_spec()),
+        tables=dict(type='list', elements='raw', required=True),
+        mode=dict(type='str', default='checksum', choices=list(engine.MODES)),
+        buckets=dict(type='int', default=1024),
+        workers=dict(type='int', default=2),
+        recheck_delay=dict(type='float', default=0.0),
+        max_keys=dict(type='int', default=1000),
+        nfc=dict(type='bool', default=False),
+        fail_on_differences=dict(type='int', default=0),
+        json_path=dict(type='path'),
+        html_path=dict(type='path'),
+        metrics_path=dict(type='path'),
+    )
+
+
+class ParamError(ValueError):
+    pass
+
+
+def validate(params):
+    """Check the options that need no database; return the tables list."""
+    tables = params['tables']
+    if not tables:
+        raise ParamError('tables must not be empty')
+    for t in tables:
+        if isinstance(t, dict):
+            if not t.get('source'):
+                raise ParamError('a table dict needs a source name: %r' % (t,))
+        elif not isinstance(t, str) or not t.strip():
+            raise ParamError('a table is a name (schema.table) or a dict, not %r' % (t,))
+    if params['buckets'] < 1 or params['workers'] < 1:
+        raise ParamError('buckets and workers must be at least 1')
+    if params['max_keys'] < 0 or params['recheck_delay'] < 0:
+        raise ParamError('max_keys and recheck_delay must not be negative')
+    if params['fail_on_differences'] < -1:
+        raise ParamError('fail_on_differences must be -1 (never), 0 (any difference) or a positive threshold')
+    return [t.strip() if isinstance(t, str) else t for t in tables]
+
+
+def missing_drivers(params):
+    """[(library, import error)] for the drivers the two endpoints need but that are not importable."""
+    needed = []
+    engines = {params['source']['engine'], params['target']['engine']}
+    if 'postgresql' in engines and not HAS_PSYCOPG:
+        needed.append(('psycopg', PSYCOPG_IMPORT_ERROR))
+    if 'sqlserver' in engines and not HAS_PYODBC:
+        needed.append(('pyodbc', PYODBC_IMPORT_ERROR))
+    return needed
+
+
+def differences(report):
+    return sum(outputs.table_differences(t) for t in report['tables'])
+
+
+def failure(report, threshold):
+    """The failure message for this report and fail_on_differences threshold, or None."""
+    if report['exit_status'] == 2:
+        errors = ['%s: %s' % (t['table'], e) for t in report['tables'] for e in t['errors']]
+        return 'reconciliation failed: ' + '; '.join(errors)
+    found = differences(report)
+    if threshold >= 0 and found > threshold:
+        tables = [t['table'] for t in report['tables'] if t['status'] == 'different']
+        return '%d differing row(s) (more than %d allowed) in %s' % (found, threshold, ', '.join(tables))
+    return None
+
+
+def write_files(params, doc):
+    written = []
+    for option, writer in (('json_path', outputs.write_json), ('html_path', outputs.write_html),
+                           ('metrics_path', outputs.write_metrics)):
+        if params.get(option):
+            writer(params[option], doc)
+            written.append(params[option])
+    return written
+
+
+def run(module):
+    params = module.params
+    try:
+        tables = validate(params)
+        source = connections.endpoint(params['source'])
+        target = connections.endpoint(params['target'])
+    except (ParamError, connections.ConfigError) as e:
+        module.fail_json(msg=str(e), changed=False)
+    started = time.time()
+    try:
+        report = engine.reconcile(source, target, tables, mode=params['mode'], buckets=params['buckets'],
+                                  workers=params['workers'], recheck_delay=params['recheck_delay'],
+                                  max_keys=params['max_keys'], nfc=params['nfc'])
+    except (ValueError, KeyError, TypeError, LookupError) as e:
+        module.fail_json(msg='invalid table specification: %s' % e, changed=False)
+    doc = outputs.document(report, started, time.time(), tables)
+    files = []
+    if not module.check_mode:
+        try:
+            files = write_files(params, doc)
+        except OSError as e:
+            module.fail_json(msg='cannot write a report file: %s' % e, changed=False, report=doc,
+                             exit_status=report['exit_status'], summary=outputs.summary(report))
+    result = dict(changed=False, exit_status=report['exit_status'], summary=outputs.summary(report), report=doc,
+                  files=files)
+    msg = failure(report, params['fail_on_differences'])
+    if msg:
+        module.fail_json(msg=msg, **result)
+    module.exit_json(**result)
+
+
+def main():
+    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
+    for lib, error in missing_drivers(module.params):
+        module.fail_json(msg=missing_required_lib(lib), exception=error)
+    run(module)
+
+
+if __name__ == '__main__':
+    main()
