@@ -96,8 +96,9 @@ class Dialect:
             cols += [f"_v{i}" for i in range(len(side.columns))]
         return cols
 
-    def rows_in_buckets(self, side: Side, buckets: int, bucket_ids):
-        """Rows (key hash, row md5, column md5s..., raw key values...) of the given buckets, by key hash."""
+    def rows_in_buckets(self, side: Side, buckets: int, bucket_ids, raw_columns: bool = False):
+        """Rows (key hash, row md5, column md5s..., raw key values... [, raw column values...]) of the given
+        buckets, ordered by key hash."""
         raise NotImplementedError
 
     def rows_by_key_hash(self, side: Side, key_hashes):
@@ -141,6 +142,17 @@ class PostgresDialect(Dialect):
     default_schema = "public"
     _cursor_ids = itertools.count(1)  # next() on a count is atomic under the GIL: safe across table workers
 
+    WORK_MEM = "64MB"
+
+    def prepare(self, conn) -> None:
+        # Session setting: the bucket digests are one hash aggregate of up to buckets x 64 groups (full mode, ~350
+        # bytes each); with the default work_mem (4MB) it spills to disk and doubles the statement's time.
+        cur = conn.cursor()
+        try:
+            cur.execute(f"SET work_mem = '{self.WORK_MEM}'")
+        finally:
+            cur.close()
+
     def stream_cursor(self, conn):
         # A named (server-side) cursor: psycopg's client cursor would hold the whole result in memory.
         cur = conn.cursor(name=f"sluice_reconcile_{next(self._cursor_ids)}")
@@ -179,9 +191,16 @@ class PostgresDialect(Dialect):
                     f"ELSE {x} END)")
         if k == "date":
             return f"int8send(({column} - DATE '1970-01-01')::int8)"
-        if k in ("time", "timestamp", "timestamptz"):
-            # EXTRACT returns numeric (exact) since PostgreSQL 14; timestamptz gives the UTC instant.
+        if k == "time":
+            # EXTRACT returns numeric (exact) since PostgreSQL 14.
             return f"int8send((EXTRACT(EPOCH FROM {column}) * 1000000)::int8)"
+        if k in ("timestamp", "timestamptz"):
+            # Integer days plus the time of day: exact, and much cheaper than numeric EXTRACT(EPOCH). The time of
+            # day as a double (< 86400 s) times 10**6 is within 1e-5 of its integer microseconds: round() is exact.
+            # timestamptz: the UTC instant's wall clock.
+            v = f"({column} AT TIME ZONE 'UTC')" if info.type == "timestamptz" else column
+            return (f"int8send(({v}::date - DATE '1970-01-01')::int8 * 86400000000 "
+                    f"+ round(date_part('epoch', {v}::time) * 1000000)::int8)")
         if k == "uuid":
             return f"convert_to(upper({column}::text), 'UTF8')"
         if k in ("text", "char"):
@@ -203,34 +222,60 @@ class PostgresDialect(Dialect):
             prefix = f"'\\x01'::bytea || int4send(octet_length({e}))"
         return f"CASE WHEN {column} IS NULL THEN '\\x00'::bytea ELSE {prefix} || {e} END"
 
-    _BUCKET = "(('x00000000' || left(md5(_kf), 8))::bit(64)::int8 %% %s)"  # %% is psycopg's escaped %
+    # The bucket source (first 4 bytes of md5(key frames), unsigned) and the row hash (first 8, signed) are read
+    # straight from md5's hex text: an explicit cast to bit(n) keeps the first n bits.
+    _BUCKET_SOURCE = "('x' || md5(_kf))::bit(32)::int8"
+    _BUCKET = f"({_BUCKET_SOURCE} %% %s)"  # %% is psycopg's escaped %
 
     @staticmethod
     def _hash64(expr: str) -> str:
-        return f"('x' || left(md5({expr}), 16))::bit(64)::int8"
+        return f"('x' || md5({expr}))::bit(64)::int8"
+
+    def _frame_of(self, value: str, kind) -> str:
+        """Frame of an already encoded value (a column of the inner subquery: computed once per row)."""
+        if kind.name in FIXED_WIDTH:
+            return f"CASE WHEN {value} IS NULL THEN '\\x00'::bytea ELSE '\\x0100000008'::bytea || {value} END"
+        return (f"CASE WHEN {value} IS NULL THEN '\\x00'::bytea "
+                f"ELSE '\\x01'::bytea || int4send(length({value})) || {value} END")
+
+    def _inner(self, side, raw_keys=False, raw_columns=False):
+        """Two levels. The innermost computes each value's canonical bytes once (encodings are strict: NULL in,
+        NULL out), behind OFFSET 0 so that they are not re-evaluated where the frames use them twice (length
+        prefix and bytes). The frames level is cheap (CASE and || over plain columns) and is flattened into the
+        statement: no OFFSET 0 there, which leaves the scan and aggregate free to be planned as usual."""
+        q = self.quote
+        enc = [f"{self.encode(q(c.name), c, k)} AS _ek{i}" for i, (c, k) in enumerate(side.key)]
+        enc += [f"{self.encode(q(c.name), c, k)} AS _e{i}" for i, (c, k) in enumerate(side.columns)]
+        raw = [f"{q(c.name)} AS _k{i}" for i, (c, _) in enumerate(side.key)] if raw_keys else []
+        raw += [f"{q(c.name)} AS _v{i}" for i, (c, _) in enumerate(side.columns)] if raw_columns else []
+        frames = [f"{self.concat([self._frame_of(f'_ek{i}', k) for i, (_, k) in enumerate(side.key)])} AS _kf"]
+        frames += [f"{self._frame_of(f'_e{i}', k)} AS _c{i}" for i, (_, k) in enumerate(side.columns)]
+        frames += [f"_k{i}" for i in range(len(side.key))] if raw_keys else []
+        frames += [f"_v{i}" for i in range(len(side.columns))] if raw_columns else []
+        return (f"SELECT {', '.join(frames)} FROM (SELECT {', '.join(enc + raw)} FROM {self.table_ref(side)}"
+                f"{self._where(side)} OFFSET 0) e")
 
     def bucket_digests(self, side, buckets):
-        # OFFSET 0 keeps the frames computed once per row (no subquery flattening into both hash expressions).
         sql = (f"SELECT {self._BUCKET} AS b, count(*), sum({self._hash64(self._row_frames(side))}) "
-               f"FROM ({self._inner(side)} OFFSET 0) r GROUP BY 1 ORDER BY 1")
+               f"FROM ({self._inner(side)}) r GROUP BY 1 ORDER BY 1")
         return sql, [buckets]
 
-    def rows_in_buckets(self, side, buckets, bucket_ids):
-        cols = ", ".join([f"{self.md5('_kf')} AS _kh"] + self._detail_columns(side, False))
-        sql = (f"SELECT {cols} FROM ({self._inner(side, raw_keys=True)} OFFSET 0) r "
+    def rows_in_buckets(self, side, buckets, bucket_ids, raw_columns=False):
+        cols = ", ".join([f"{self.md5('_kf')} AS _kh"] + self._detail_columns(side, raw_columns))
+        sql = (f"SELECT {cols} FROM ({self._inner(side, raw_keys=True, raw_columns=raw_columns)}) r "
                f"WHERE {self._BUCKET} = ANY(%s) ORDER BY 1")
         return sql, [buckets, list(bucket_ids)]
 
     def rows_by_key_hash(self, side, key_hashes):
         cols = ", ".join([f"{self.md5('_kf')} AS _kh"] + self._detail_columns(side, True))
-        sql = (f"SELECT {cols} FROM ({self._inner(side, raw_keys=True, raw_columns=True)} OFFSET 0) r "
+        sql = (f"SELECT {cols} FROM ({self._inner(side, raw_keys=True, raw_columns=True)}) r "
                f"WHERE {self.md5('_kf')} = ANY(%s) ORDER BY 1")
         return sql, [list(key_hashes)]
 
     def canonical_rows(self, side):
         sql = (f"SELECT _kf, {self._row_frames(side)}, {self.md5('_kf')}, "
-               f"('x00000000' || left(md5(_kf), 8))::bit(64)::int8, {self._hash64(self._row_frames(side))} "
-               f"FROM ({self._inner(side)} OFFSET 0) r ORDER BY 3")
+               f"{self._BUCKET_SOURCE}, {self._hash64(self._row_frames(side))} "
+               f"FROM ({self._inner(side)}) r ORDER BY 3")
         return sql, []
 
     def catalog_columns(self, schema, table):
@@ -357,11 +402,11 @@ class SqlServerDialect(Dialect):
                f"FROM ({self._inner(side)}) r) s GROUP BY b ORDER BY b")
         return sql, [buckets]
 
-    def rows_in_buckets(self, side, buckets, bucket_ids):
+    def rows_in_buckets(self, side, buckets, bucket_ids, raw_columns=False):
         ids = list(bucket_ids)
-        cols = ", ".join([f"{self.md5('_kf')} AS _kh"] + self._detail_columns(side, False))
+        cols = ", ".join([f"{self.md5('_kf')} AS _kh"] + self._detail_columns(side, raw_columns))
         marks = ", ".join("?" * len(ids))
-        sql = (f"SELECT {cols} FROM ({self._inner(side, raw_keys=True)}) r "
+        sql = (f"SELECT {cols} FROM ({self._inner(side, raw_keys=True, raw_columns=raw_columns)}) r "
                f"WHERE {self._BUCKET} IN ({marks}) ORDER BY 1")
         return sql, [buckets] + ids
 

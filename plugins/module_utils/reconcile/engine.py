@@ -49,6 +49,8 @@ from .typemap import ColumnInfo, Incompatible, pair
 MODES = ("count", "checksum", "full")
 _MASK64 = (1 << 64) - 1
 _BATCH = 5000
+_FINE = 64  # full mode: sub-buckets per bucket digested in the first scan
+_MAX_FINE = 1 << 32  # the bucket source is 32 bits
 
 
 @dataclass(frozen=True)
@@ -244,8 +246,15 @@ class _TableRun:
         self.report["rows_source"], self.report["rows_target"] = int(s), int(t)
 
     def _checksum(self):
+        # Full mode digests finer buckets in the same single scan (``_FINE`` sub-buckets per bucket: the bucket
+        # source mod buckets * _FINE, which reduces to the bucket mod buckets), so that the drill-down fetches
+        # only the rows of the differing sub-buckets (~rows / (buckets * _FINE) each) instead of whole buckets.
+        # The report's bucket figures stay those of ``buckets``.
+        fine = self.buckets * _FINE if self.mode == "full" else self.buckets
+        fine = self.buckets if fine > _MAX_FINE else fine
+
         def digests(i, ep, conn):
-            rows = self._fetchall(ep, conn, ep.dialect.bucket_digests(self.sides[i], self.buckets))
+            rows = self._fetchall(ep, conn, ep.dialect.bucket_digests(self.sides[i], fine))
             return {int(b): (int(n), int(s) & _MASK64) for b, n, s in rows}
 
         src, dst = self._both(digests)
@@ -253,23 +262,29 @@ class _TableRun:
         r["rows_source"] = sum(n for n, _ in src.values())
         r["rows_target"] = sum(n for n, _ in dst.values())
         differing = sorted(b for b in set(src) | set(dst) if src.get(b) != dst.get(b))
-        r["buckets_compared"] = len(set(src) | set(dst))
-        r["buckets_differing"] = len(differing)
+        coarse_src, coarse_dst = _coarse(src, self.buckets), _coarse(dst, self.buckets)
+        r["buckets_compared"] = len(set(coarse_src) | set(coarse_dst))
+        r["buckets_differing"] = sum(1 for b in set(coarse_src) | set(coarse_dst)
+                                     if coarse_src.get(b) != coarse_dst.get(b))
         if self.mode == "full" and differing:
-            self._drill(differing)
+            self._drill(differing, fine)
             if self.recheck_delay > 0 and self._pending:
                 time.sleep(self.recheck_delay)
                 self._recheck()
             self._render()
 
     # --- full: drill down ---------------------------------------------------------------------------------------
-    def _drill(self, differing):
+    def _drill(self, differing, buckets):
         # key hash -> (kind, source row, target row); only up to max_keys per kind are kept (bounded memory).
+        # One scan per side (per chunk of bucket ids) fetches the rows of the differing buckets with their raw
+        # values: the report needs no second pass over the table for the values of the different rows.
         self._pending = {}
         self._counts = {"missing": 0, "extra": 0, "different": 0}
-        for start in range(0, len(differing), min(ep.dialect.max_list for ep in self.endpoints) - 1):
-            chunk = differing[start:start + min(ep.dialect.max_list for ep in self.endpoints) - 1]
-            streams = [_Prefetch(ep, self.conns[i], ep.dialect.rows_in_buckets(self.sides[i], self.buckets, chunk))
+        step = min(ep.dialect.max_list for ep in self.endpoints) - 1
+        for start in range(0, len(differing), step):
+            chunk = differing[start:start + step]
+            streams = [_Prefetch(ep, self.conns[i],
+                                 ep.dialect.rows_in_buckets(self.sides[i], buckets, chunk, raw_columns=True))
                        for i, ep in enumerate(self.endpoints)]
             try:
                 for kh, s_row, t_row in _merge(*streams):
@@ -349,6 +364,15 @@ class _TableRun:
     def _detail_width(self):
         """Length of a drill-down row: key hash, row md5, column md5s, raw keys (no raw values)."""
         return 2 + len(self.pairs[1]) + len(self.pairs[0])
+
+
+def _coarse(digests, buckets):
+    """Fine bucket digests summed into their bucket (fine id mod buckets): counts add, hash sums add mod 2**64."""
+    out = {}
+    for b, (n, h) in digests.items():
+        on, oh = out.get(b % buckets, (0, 0))
+        out[b % buckets] = (on + n, (oh + h) & _MASK64)
+    return out
 
 
 def _key(row, ncol, nkey):

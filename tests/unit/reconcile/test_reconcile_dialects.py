@@ -48,9 +48,11 @@ PG_ENCODE = [
     ('time', 'time', None,
      'int8send((EXTRACT(EPOCH FROM "c") * 1000000)::int8)'),
     ('timestamp', 'timestamp', None,
-     'int8send((EXTRACT(EPOCH FROM "c") * 1000000)::int8)'),
+     'int8send(("c"::date - DATE \'1970-01-01\')::int8 * 86400000000 + round(date_part(\'epoch\', "c"::time) '
+     '* 1000000)::int8)'),
     ('timestamptz', 'timestamptz', None,
-     'int8send((EXTRACT(EPOCH FROM "c") * 1000000)::int8)'),
+     'int8send((("c" AT TIME ZONE \'UTC\')::date - DATE \'1970-01-01\')::int8 * 86400000000 + round(date_part('
+     '\'epoch\', ("c" AT TIME ZONE \'UTC\')::time) * 1000000)::int8)'),
     ('uuid', 'uuid', None,
      'convert_to(upper("c"::text), \'UTF8\')'),
     ('bpchar', 'char', None,
@@ -65,47 +67,47 @@ PG_STATEMENTS = {
         'SELECT COUNT(*) FROM "dbo"."we]ird""t" WHERE (id > 5)',
         []),
     'bucket_digests': (
-        "SELECT (('x00000000' || left(md5(_kf), 8))::bit(64)::int8 %% %s) AS b, count(*), sum(('x' "
-        '|| left(md5(_kf || _c0), 16))::bit(64)::int8) FROM (SELECT CASE WHEN "id" IS NULL THEN \'\\x'
-        '00\'::bytea ELSE \'\\x0100000008\'::bytea || int8send("id"::int8) END AS _kf, CASE WHEN "na]me'
-        '" IS NULL THEN \'\\x00\'::bytea ELSE \'\\x01\'::bytea || int4send(octet_length(convert_to("na]me'
-        '"::text, \'UTF8\'))) || convert_to("na]me"::text, \'UTF8\') END AS _c0 FROM "dbo"."we]ird""t" '
-        'WHERE (id > 5) OFFSET 0) r GROUP BY 1 ORDER BY 1',
+        "SELECT (('x' || md5(_kf))::bit(32)::int8 %% %s) AS b, count(*), sum(('x' || md5(_kf || _c0)"
+        ")::bit(64)::int8) FROM (SELECT CASE WHEN _ek0 IS NULL THEN '\\x00'::bytea ELSE '\\x0100000008"
+        "'::bytea || _ek0 END AS _kf, CASE WHEN _e0 IS NULL THEN '\\x00'::bytea ELSE '\\x01'::bytea ||"
+        ' int4send(length(_e0)) || _e0 END AS _c0 FROM (SELECT int8send("id"::int8) AS _ek0, convert'
+        '_to("na]me"::text, \'UTF8\') AS _e0 FROM "dbo"."we]ird""t" WHERE (id > 5) OFFSET 0) e) r GROU'
+        'P BY 1 ORDER BY 1',
         [16]),
     'rows_in_buckets': (
-        "SELECT decode(md5(_kf), 'hex') AS _kh, decode(md5(_kf || _c0), 'hex') AS _rh, decode(md5(_"
-        'c0), \'hex\') AS _h0, _k0 FROM (SELECT CASE WHEN "id" IS NULL THEN \'\\x00\'::bytea ELSE \'\\x010'
-        '0000008\'::bytea || int8send("id"::int8) END AS _kf, CASE WHEN "na]me" IS NULL THEN \'\\x00\':'
-        ':bytea ELSE \'\\x01\'::bytea || int4send(octet_length(convert_to("na]me"::text, \'UTF8\'))) || '
-        'convert_to("na]me"::text, \'UTF8\') END AS _c0, "id" AS _k0 FROM "dbo"."we]ird""t" WHERE (id'
-        " > 5) OFFSET 0) r WHERE (('x00000000' || left(md5(_kf), 8))::bit(64)::int8 %% %s) = ANY(%s"
-        ') ORDER BY 1',
+        "SELECT decode(md5(_kf), 'hex') AS _kh, decode(md5(_kf || _c0), 'hex') AS _rh, decode(md5(_c"
+        "0), 'hex') AS _h0, _k0 FROM (SELECT CASE WHEN _ek0 IS NULL THEN '\\x00'::bytea ELSE '\\x01000"
+        "00008'::bytea || _ek0 END AS _kf, CASE WHEN _e0 IS NULL THEN '\\x00'::bytea ELSE '\\x01'::byt"
+        'ea || int4send(length(_e0)) || _e0 END AS _c0, _k0 FROM (SELECT int8send("id"::int8) AS _ek'
+        '0, convert_to("na]me"::text, \'UTF8\') AS _e0, "id" AS _k0 FROM "dbo"."we]ird""t" WHERE (id >'
+        " 5) OFFSET 0) e) r WHERE (('x' || md5(_kf))::bit(32)::int8 %% %s) = ANY(%s) ORDER BY 1",
         [16, [1, 2]]),
     'rows_by_key_hash': (
-        "SELECT decode(md5(_kf), 'hex') AS _kh, decode(md5(_kf || _c0), 'hex') AS _rh, decode(md5(_"
-        'c0), \'hex\') AS _h0, _k0, _v0 FROM (SELECT CASE WHEN "id" IS NULL THEN \'\\x00\'::bytea ELSE \''
-        '\\x0100000008\'::bytea || int8send("id"::int8) END AS _kf, CASE WHEN "na]me" IS NULL THEN \'\\'
-        'x00\'::bytea ELSE \'\\x01\'::bytea || int4send(octet_length(convert_to("na]me"::text, \'UTF8\'))'
-        ') || convert_to("na]me"::text, \'UTF8\') END AS _c0, "id" AS _k0, "na]me" AS _v0 FROM "dbo".'
-        '"we]ird""t" WHERE (id > 5) OFFSET 0) r WHERE decode(md5(_kf), \'hex\') = ANY(%s) ORDER BY 1',
+        "SELECT decode(md5(_kf), 'hex') AS _kh, decode(md5(_kf || _c0), 'hex') AS _rh, decode(md5(_c"
+        "0), 'hex') AS _h0, _k0, _v0 FROM (SELECT CASE WHEN _ek0 IS NULL THEN '\\x00'::bytea ELSE '\\x"
+        "0100000008'::bytea || _ek0 END AS _kf, CASE WHEN _e0 IS NULL THEN '\\x00'::bytea ELSE '\\x01'"
+        '::bytea || int4send(length(_e0)) || _e0 END AS _c0, _k0, _v0 FROM (SELECT int8send("id"::in'
+        't8) AS _ek0, convert_to("na]me"::text, \'UTF8\') AS _e0, "id" AS _k0, "na]me" AS _v0 FROM "db'
+        'o"."we]ird""t" WHERE (id > 5) OFFSET 0) e) r WHERE decode(md5(_kf), \'hex\') = ANY(%s) ORDER '
+        'BY 1',
         [[b'a']]),
     'canonical_rows': (
-        "SELECT _kf, _kf || _c0, decode(md5(_kf), 'hex'), ('x00000000' || left(md5(_kf), 8))::bit(6"
-        '4)::int8, (\'x\' || left(md5(_kf || _c0), 16))::bit(64)::int8 FROM (SELECT CASE WHEN "id" IS'
-        ' NULL THEN \'\\x00\'::bytea ELSE \'\\x0100000008\'::bytea || int8send("id"::int8) END AS _kf, CA'
-        'SE WHEN "na]me" IS NULL THEN \'\\x00\'::bytea ELSE \'\\x01\'::bytea || int4send(octet_length(con'
-        'vert_to("na]me"::text, \'UTF8\'))) || convert_to("na]me"::text, \'UTF8\') END AS _c0 FROM "dbo'
-        '"."we]ird""t" WHERE (id > 5) OFFSET 0) r ORDER BY 3',
+        "SELECT _kf, _kf || _c0, decode(md5(_kf), 'hex'), ('x' || md5(_kf))::bit(32)::int8, ('x' || "
+        "md5(_kf || _c0))::bit(64)::int8 FROM (SELECT CASE WHEN _ek0 IS NULL THEN '\\x00'::bytea ELSE"
+        " '\\x0100000008'::bytea || _ek0 END AS _kf, CASE WHEN _e0 IS NULL THEN '\\x00'::bytea ELSE '\\"
+        'x01\'::bytea || int4send(length(_e0)) || _e0 END AS _c0 FROM (SELECT int8send("id"::int8) AS'
+        ' _ek0, convert_to("na]me"::text, \'UTF8\') AS _e0 FROM "dbo"."we]ird""t" WHERE (id > 5) OFFSE'
+        'T 0) e) r ORDER BY 3',
         []),
     'catalog_columns': (
-        "SELECT a.attname, t.typname, CASE WHEN t.typname = 'numeric' AND a.atttypmod >= 4 THEN (a."
-        'atttypmod - 4) & 65535 END FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid WHERE '
-        'a.attrelid = %s::regclass AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum',
+        "SELECT a.attname, t.typname, CASE WHEN t.typname = 'numeric' AND a.atttypmod >= 4 THEN (a.a"
+        'tttypmod - 4) & 65535 END FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid WHERE a.'
+        'attrelid = %s::regclass AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum',
         ['"dbo"."t"']),
     'catalog_primary_key': (
-        'SELECT a.attname FROM pg_index i CROSS JOIN LATERAL unnest(i.indkey) WITH ORDINALITY AS k('
-        'attnum, ord) JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum WHERE '
-        'i.indrelid = %s::regclass AND i.indisprimary ORDER BY k.ord',
+        'SELECT a.attname FROM pg_index i CROSS JOIN LATERAL unnest(i.indkey) WITH ORDINALITY AS k(a'
+        'ttnum, ord) JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum WHERE i.'
+        'indrelid = %s::regclass AND i.indisprimary ORDER BY k.ord',
         ['"dbo"."t"']),
 }
 
@@ -175,56 +177,56 @@ MS_STATEMENTS = {
         'SELECT COUNT(*) FROM [dbo].[we]]ird"t] WHERE (id > 5)',
         []),
     'bucket_digests': (
-        'SELECT b, COUNT_BIG(*), SUM(CAST(h AS decimal(38, 0))) FROM (SELECT CAST(SUBSTRING(HASHBYT'
-        "ES('MD5', _kf), 1, 4) AS bigint) % ? AS b, CAST(SUBSTRING(HASHBYTES('MD5', _kf + _c0), 1, "
-        '8) AS bigint) AS h FROM (SELECT CASE WHEN [id] IS NULL THEN 0x00 ELSE 0x0100000008 + CAST('
-        'CAST([id] AS bigint) AS binary(8)) END AS _kf, CASE WHEN [na]]me] IS NULL THEN 0x00 ELSE 0'
-        'x01 + CAST(CAST(DATALENGTH(CAST(CAST(CAST([na]]me] AS nvarchar(max)) COLLATE Latin1_Genera'
-        'l_100_BIN2_UTF8 AS varchar(max)) AS varbinary(max))) AS int) AS binary(4)) + CAST(CAST(CAS'
-        'T([na]]me] AS nvarchar(max)) COLLATE Latin1_General_100_BIN2_UTF8 AS varchar(max)) AS varb'
-        'inary(max)) END AS _c0 FROM [dbo].[we]]ird"t] WHERE (id > 5)) r) s GROUP BY b ORDER BY b',
+        'SELECT b, COUNT_BIG(*), SUM(CAST(h AS decimal(38, 0))) FROM (SELECT CAST(SUBSTRING(HASHBYTE'
+        "S('MD5', _kf), 1, 4) AS bigint) % ? AS b, CAST(SUBSTRING(HASHBYTES('MD5', _kf + _c0), 1, 8)"
+        ' AS bigint) AS h FROM (SELECT CASE WHEN [id] IS NULL THEN 0x00 ELSE 0x0100000008 + CAST(CAS'
+        'T([id] AS bigint) AS binary(8)) END AS _kf, CASE WHEN [na]]me] IS NULL THEN 0x00 ELSE 0x01 '
+        '+ CAST(CAST(DATALENGTH(CAST(CAST(CAST([na]]me] AS nvarchar(max)) COLLATE Latin1_General_100'
+        '_BIN2_UTF8 AS varchar(max)) AS varbinary(max))) AS int) AS binary(4)) + CAST(CAST(CAST([na]'
+        ']me] AS nvarchar(max)) COLLATE Latin1_General_100_BIN2_UTF8 AS varchar(max)) AS varbinary(m'
+        'ax)) END AS _c0 FROM [dbo].[we]]ird"t] WHERE (id > 5)) r) s GROUP BY b ORDER BY b',
         [16]),
     'rows_in_buckets': (
-        "SELECT HASHBYTES('MD5', _kf) AS _kh, HASHBYTES('MD5', _kf + _c0) AS _rh, HASHBYTES('MD5', "
-        '_c0) AS _h0, _k0 FROM (SELECT CASE WHEN [id] IS NULL THEN 0x00 ELSE 0x0100000008 + CAST(CA'
-        'ST([id] AS bigint) AS binary(8)) END AS _kf, CASE WHEN [na]]me] IS NULL THEN 0x00 ELSE 0x0'
-        '1 + CAST(CAST(DATALENGTH(CAST(CAST(CAST([na]]me] AS nvarchar(max)) COLLATE Latin1_General_'
-        '100_BIN2_UTF8 AS varchar(max)) AS varbinary(max))) AS int) AS binary(4)) + CAST(CAST(CAST('
-        '[na]]me] AS nvarchar(max)) COLLATE Latin1_General_100_BIN2_UTF8 AS varchar(max)) AS varbin'
-        'ary(max)) END AS _c0, [id] AS _k0 FROM [dbo].[we]]ird"t] WHERE (id > 5)) r WHERE CAST(SUBS'
-        "TRING(HASHBYTES('MD5', _kf), 1, 4) AS bigint) % ? IN (?, ?) ORDER BY 1",
+        "SELECT HASHBYTES('MD5', _kf) AS _kh, HASHBYTES('MD5', _kf + _c0) AS _rh, HASHBYTES('MD5', _"
+        'c0) AS _h0, _k0 FROM (SELECT CASE WHEN [id] IS NULL THEN 0x00 ELSE 0x0100000008 + CAST(CAST'
+        '([id] AS bigint) AS binary(8)) END AS _kf, CASE WHEN [na]]me] IS NULL THEN 0x00 ELSE 0x01 +'
+        ' CAST(CAST(DATALENGTH(CAST(CAST(CAST([na]]me] AS nvarchar(max)) COLLATE Latin1_General_100_'
+        'BIN2_UTF8 AS varchar(max)) AS varbinary(max))) AS int) AS binary(4)) + CAST(CAST(CAST([na]]'
+        'me] AS nvarchar(max)) COLLATE Latin1_General_100_BIN2_UTF8 AS varchar(max)) AS varbinary(ma'
+        'x)) END AS _c0, [id] AS _k0 FROM [dbo].[we]]ird"t] WHERE (id > 5)) r WHERE CAST(SUBSTRING(H'
+        "ASHBYTES('MD5', _kf), 1, 4) AS bigint) % ? IN (?, ?) ORDER BY 1",
         [16, 1, 2]),
     'rows_by_key_hash': (
-        "SELECT HASHBYTES('MD5', _kf) AS _kh, HASHBYTES('MD5', _kf + _c0) AS _rh, HASHBYTES('MD5', "
-        '_c0) AS _h0, _k0, _v0 FROM (SELECT CASE WHEN [id] IS NULL THEN 0x00 ELSE 0x0100000008 + CA'
-        'ST(CAST([id] AS bigint) AS binary(8)) END AS _kf, CASE WHEN [na]]me] IS NULL THEN 0x00 ELS'
-        'E 0x01 + CAST(CAST(DATALENGTH(CAST(CAST(CAST([na]]me] AS nvarchar(max)) COLLATE Latin1_Gen'
-        'eral_100_BIN2_UTF8 AS varchar(max)) AS varbinary(max))) AS int) AS binary(4)) + CAST(CAST('
-        'CAST([na]]me] AS nvarchar(max)) COLLATE Latin1_General_100_BIN2_UTF8 AS varchar(max)) AS v'
-        'arbinary(max)) END AS _c0, [id] AS _k0, [na]]me] AS _v0 FROM [dbo].[we]]ird"t] WHERE (id >'
-        " 5)) r WHERE HASHBYTES('MD5', _kf) IN (?) ORDER BY 1",
+        "SELECT HASHBYTES('MD5', _kf) AS _kh, HASHBYTES('MD5', _kf + _c0) AS _rh, HASHBYTES('MD5', _"
+        'c0) AS _h0, _k0, _v0 FROM (SELECT CASE WHEN [id] IS NULL THEN 0x00 ELSE 0x0100000008 + CAST'
+        '(CAST([id] AS bigint) AS binary(8)) END AS _kf, CASE WHEN [na]]me] IS NULL THEN 0x00 ELSE 0'
+        'x01 + CAST(CAST(DATALENGTH(CAST(CAST(CAST([na]]me] AS nvarchar(max)) COLLATE Latin1_General'
+        '_100_BIN2_UTF8 AS varchar(max)) AS varbinary(max))) AS int) AS binary(4)) + CAST(CAST(CAST('
+        '[na]]me] AS nvarchar(max)) COLLATE Latin1_General_100_BIN2_UTF8 AS varchar(max)) AS varbina'
+        'ry(max)) END AS _c0, [id] AS _k0, [na]]me] AS _v0 FROM [dbo].[we]]ird"t] WHERE (id > 5)) r '
+        "WHERE HASHBYTES('MD5', _kf) IN (?) ORDER BY 1",
         [b'a']),
     'canonical_rows': (
-        "SELECT _kf, _kf + _c0, HASHBYTES('MD5', _kf), CAST(SUBSTRING(HASHBYTES('MD5', _kf), 1, 4) "
-        "AS bigint), CAST(SUBSTRING(HASHBYTES('MD5', _kf + _c0), 1, 8) AS bigint) FROM (SELECT CASE"
-        ' WHEN [id] IS NULL THEN 0x00 ELSE 0x0100000008 + CAST(CAST([id] AS bigint) AS binary(8)) E'
-        'ND AS _kf, CASE WHEN [na]]me] IS NULL THEN 0x00 ELSE 0x01 + CAST(CAST(DATALENGTH(CAST(CAST'
-        '(CAST([na]]me] AS nvarchar(max)) COLLATE Latin1_General_100_BIN2_UTF8 AS varchar(max)) AS '
-        'varbinary(max))) AS int) AS binary(4)) + CAST(CAST(CAST([na]]me] AS nvarchar(max)) COLLATE'
-        ' Latin1_General_100_BIN2_UTF8 AS varchar(max)) AS varbinary(max)) END AS _c0 FROM [dbo].[w'
-        'e]]ird"t] WHERE (id > 5)) r ORDER BY 3',
+        "SELECT _kf, _kf + _c0, HASHBYTES('MD5', _kf), CAST(SUBSTRING(HASHBYTES('MD5', _kf), 1, 4) A"
+        "S bigint), CAST(SUBSTRING(HASHBYTES('MD5', _kf + _c0), 1, 8) AS bigint) FROM (SELECT CASE W"
+        'HEN [id] IS NULL THEN 0x00 ELSE 0x0100000008 + CAST(CAST([id] AS bigint) AS binary(8)) END '
+        'AS _kf, CASE WHEN [na]]me] IS NULL THEN 0x00 ELSE 0x01 + CAST(CAST(DATALENGTH(CAST(CAST(CAS'
+        'T([na]]me] AS nvarchar(max)) COLLATE Latin1_General_100_BIN2_UTF8 AS varchar(max)) AS varbi'
+        'nary(max))) AS int) AS binary(4)) + CAST(CAST(CAST([na]]me] AS nvarchar(max)) COLLATE Latin'
+        '1_General_100_BIN2_UTF8 AS varchar(max)) AS varbinary(max)) END AS _c0 FROM [dbo].[we]]ird"'
+        't] WHERE (id > 5)) r ORDER BY 3',
         []),
     'catalog_columns': (
-        "SELECT c.name, TYPE_NAME(c.system_type_id), CASE WHEN TYPE_NAME(c.system_type_id) IN ('dec"
-        "imal', 'numeric') THEN CAST(c.scale AS int) WHEN TYPE_NAME(c.system_type_id) IN ('money', "
-        "'smallmoney') THEN 4 END FROM sys.columns c WHERE c.object_id = OBJECT_ID(?) ORDER BY c.co"
-        'lumn_id',
+        "SELECT c.name, TYPE_NAME(c.system_type_id), CASE WHEN TYPE_NAME(c.system_type_id) IN ('deci"
+        "mal', 'numeric') THEN CAST(c.scale AS int) WHEN TYPE_NAME(c.system_type_id) IN ('money', 's"
+        "mallmoney') THEN 4 END FROM sys.columns c WHERE c.object_id = OBJECT_ID(?) ORDER BY c.colum"
+        'n_id',
         ['[dbo].[t]']),
     'catalog_primary_key': (
-        'SELECT c.name FROM sys.indexes i JOIN sys.index_columns ic ON ic.object_id = i.object_id A'
-        'ND ic.index_id = i.index_id JOIN sys.columns c ON c.object_id = ic.object_id AND c.column_'
-        'id = ic.column_id WHERE i.is_primary_key = 1 AND i.object_id = OBJECT_ID(?) ORDER BY ic.ke'
-        'y_ordinal',
+        'SELECT c.name FROM sys.indexes i JOIN sys.index_columns ic ON ic.object_id = i.object_id AN'
+        'D ic.index_id = i.index_id JOIN sys.columns c ON c.object_id = ic.object_id AND c.column_id'
+        ' = ic.column_id WHERE i.is_primary_key = 1 AND i.object_id = OBJECT_ID(?) ORDER BY ic.key_o'
+        'rdinal',
         ['[dbo].[t]']),
 }
 
@@ -274,7 +276,7 @@ def test_frames_fixed_and_variable_width():
 
 def test_no_compared_columns_hashes_the_key_alone():
     side = Side("s", "t", ((ColumnInfo("id", "int4"), Kind("int")),), ())
-    assert "sum(('x' || left(md5(_kf), 16))::bit(64)::int8)" in PG.bucket_digests(side, 4)[0]
+    assert "sum(('x' || md5(_kf))::bit(64)::int8)" in PG.bucket_digests(side, 4)[0]
     side = Side("s", "t", ((ColumnInfo("id", "int"), Kind("int")),), ())
     assert "HASHBYTES('MD5', _kf), 1, 8)" in MS.bucket_digests(side, 4)[0]
     assert PG.concat([]) == "''::bytea" and MS.concat([]) == "0x"
@@ -367,7 +369,24 @@ def test_prepare_registers_the_datetimeoffset_converter():
     conn = Conn()
     MS.prepare(conn)
     assert conn.converters == {SQL_SS_TIMESTAMPOFFSET: datetimeoffset_from_odbc} and SQL_SS_TIMESTAMPOFFSET == -155
-    assert PG.prepare(conn) is None
+
+
+def test_postgres_prepare_raises_work_mem_for_the_bucket_aggregate():
+    executed = []
+
+    class Cursor:
+        def execute(self, sql, params=None):
+            executed.append(sql)
+
+        def close(self):
+            executed.append("closed")
+
+    class Conn:
+        def cursor(self):
+            return Cursor()
+
+    assert PG.prepare(Conn()) is None
+    assert executed == ["SET work_mem = '64MB'", "closed"]
 
 
 # SQL Server values as pyodbc returns them -> the canonical bytes the server-side expression must produce.
