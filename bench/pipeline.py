@@ -25,10 +25,11 @@ from tests.support.cdcgen import Generator, KafkaSink  # noqa: E402
 KAFKA = "127.0.0.1:19192"
 TRIGGER_SQL = """
 CREATE TABLE IF NOT EXISTS public.bench_arrivals (id int PRIMARY KEY, arrived timestamptz NOT NULL);
-CREATE OR REPLACE FUNCTION public.bench_arrival() RETURNS trigger LANGUAGE plpgsql AS $$
+CREATE OR REPLACE FUNCTION public.bench_arrival() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER AS $$
 BEGIN INSERT INTO public.bench_arrivals VALUES (NEW.id, clock_timestamp()) ON CONFLICT DO NOTHING; RETURN NEW; END $$;
 DROP TRIGGER IF EXISTS bench_arrival ON cdc.customers;
 CREATE TRIGGER bench_arrival AFTER INSERT ON cdc.customers FOR EACH ROW EXECUTE FUNCTION public.bench_arrival();
+GRANT SELECT ON public.bench_arrivals TO sluice_sink;
 TRUNCATE public.bench_arrivals;
 """
 CLEANUP_SQL = "DROP TRIGGER IF EXISTS bench_arrival ON cdc.customers; DROP TABLE IF EXISTS public.bench_arrivals;"
