@@ -155,3 +155,31 @@ def test_wrong_variable_fails_validation_before_any_change(molecule_inventory, b
     assert rc != 0
     assert "Validating arguments against arg spec" in output and complaint in output, output[-3000:]
     assert all(recap[n]["changed"] == 0 and recap[n]["failed"] == 1 for n in NODES), recap
+
+
+def unit_times(node):
+    out = docker_exec(node, "systemctl", "show", "kafka", "-p", "MainPID", "-p", "InactiveEnterTimestampMonotonic",
+                      "-p", "ActiveEnterTimestampMonotonic").stdout
+    values = dict(line.split("=", 1) for line in out.splitlines() if "=" in line)
+    return int(values["MainPID"]), int(values["InactiveEnterTimestampMonotonic"]), \
+        int(values["ActiveEnterTimestampMonotonic"])
+
+
+def test_config_change_restarts_nodes_one_at_a_time(admin, molecule_inventory):
+    before = {n: unit_times(n) for n in NODES}
+    change = '{"kafka_server_properties": {"log.cleaner.threads": 2}}'
+    try:
+        rc, output, recap = run_playbook("molecule/kafka/converge.yml", molecule_inventory, "-e", change)
+        assert rc == 0, output[-3000:]
+        after = {n: unit_times(n) for n in NODES}
+        assert all(after[n][0] != before[n][0] for n in NODES), "every node runs a new process"
+        assert all("log.cleaner.threads=2" in docker_exec(n, "cat", "/etc/kafka/server.properties").stdout
+                   for n in NODES)
+        # One at a time: each node went down only after the previous one was up again.
+        order = sorted(NODES, key=lambda n: after[n][1])
+        assert all(after[b][1] > after[a][2] for a, b in zip(order, order[1:])), after
+        partitions = topic_partitions(admin, TOPIC)
+        assert all(len(p.isrs) == 3 for p in partitions.values())
+    finally:
+        rc, output, _ = run_playbook("molecule/kafka/converge.yml", molecule_inventory)
+        assert rc == 0, output[-3000:]
