@@ -79,43 +79,8 @@ options:
       role_name:
         description: Gating role shown in the dry-run text of the new capture instance.
         type: str
-  database:
-    description: Database to inspect (the connection's database).
-    type: str
-    required: true
-  login_host:
-    description: SQL Server host name or address.
-    type: str
-    required: true
-  login_port:
-    description: SQL Server TCP port.
-    type: int
-    default: 1433
-  login_user:
-    description: SQL Server login; reading the Agent status needs VIEW SERVER STATE.
-    type: str
-    required: true
-  login_password:
-    description: Password of O(login_user).
-    type: str
-    required: true
-  odbc_driver:
-    description: ODBC driver name as registered with unixODBC.
-    type: str
-    choices: ["ODBC Driver 18 for SQL Server", "FreeTDS"]
-    default: ODBC Driver 18 for SQL Server
-  encrypt:
-    description: Encrypt the connection (TLS).
-    type: bool
-    default: true
-  trust_server_certificate:
-    description: Accept the server certificate without verification (test servers only).
-    type: bool
-    default: false
-  timeout:
-    description: Seconds for the login and for each statement.
-    type: int
-    default: 30
+extends_documentation_fragment:
+  - sluice.cdc.mssql
 seealso:
   - module: sluice.cdc.mssql_cdc
 """
