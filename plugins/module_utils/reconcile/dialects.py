@@ -67,10 +67,29 @@ class Dialect:
     def _where(self, side: Side) -> str:
         return f" WHERE ({side.where})" if side.where else ""
 
+    # --- bucket source ------------------------------------------------------------------------------------------
+    # A single integer key is its own bucket source: no hash per row in the checksum scan (an MD5 costs about as
+    # much as all of a row's encodings). Any other key: the first 4 bytes of md5(key frames), unsigned.
+    # bucket = ((source % N) + N) % N: non-negative, Python's source % N, for a negative integer key too.
+    @staticmethod
+    def integer_key(side: Side) -> bool:
+        return len(side.key) == 1 and side.key[0][1].name == "int"
+
+    def int8(self, column: str, info: ColumnInfo) -> str:
+        """SQL for the (quoted) integer column as a 64-bit integer."""
+        raise NotImplementedError
+
+    def _key_bucket_source(self, side: Side) -> str:
+        """The bucket source of an integer key, from the raw column (NULL only under a user-chosen key)."""
+        c, _ = side.key[0]
+        return f"COALESCE({self.int8(self.quote(c.name), c)}, 0)"
+
     def _inner(self, side: Side, raw_keys=False, raw_columns=False) -> str:
-        """Per-row frames: _kf (key frames), _c0.._cN (column frames), optionally the raw values."""
+        """Per-row frames: _kf (key frames), _bs (bucket source), _c0.._cN (column frames), optionally the raw
+        values."""
         key = self.concat([self.framed(self.quote(c.name), c, k) for c, k in side.key])
-        parts = [f"{key} AS _kf"]
+        source = self._key_bucket_source(side) if self.integer_key(side) else self._hashed_bucket_source(key)
+        parts = [f"{key} AS _kf", f"{source} AS _bs"]
         parts += [f"{self.framed(self.quote(c.name), c, k)} AS _c{i}" for i, (c, k) in enumerate(side.columns)]
         if raw_keys:
             parts += [f"{self.quote(c.name)} AS _k{i}" for i, (c, _) in enumerate(side.key)]
@@ -103,6 +122,9 @@ class Dialect:
 
     def rows_by_key_hash(self, side: Side, key_hashes):
         """Like rows_in_buckets, plus the raw column values, for the rows with the given key hashes."""
+        raise NotImplementedError
+
+    def _hashed_bucket_source(self, key_frames: str) -> str:
         raise NotImplementedError
 
     def canonical_rows(self, side: Side):
@@ -192,15 +214,13 @@ class PostgresDialect(Dialect):
         if k == "date":
             return f"int8send(({column} - DATE '1970-01-01')::int8)"
         if k == "time":
-            # EXTRACT returns numeric (exact) since PostgreSQL 14.
-            return f"int8send((EXTRACT(EPOCH FROM {column}) * 1000000)::int8)"
-        if k in ("timestamp", "timestamptz"):
-            # Integer days plus the time of day: exact, and much cheaper than numeric EXTRACT(EPOCH). The time of
-            # day as a double (< 86400 s) times 10**6 is within 1e-5 of its integer microseconds: round() is exact.
-            # timestamptz: the UTC instant's wall clock.
-            v = f"({column} AT TIME ZONE 'UTC')" if info.type == "timestamptz" else column
-            return (f"int8send(({v}::date - DATE '1970-01-01')::int8 * 86400000000 "
-                    f"+ round(date_part('epoch', {v}::time) * 1000000)::int8)")
+            # The binary send formats are the canonical ones: time as int8 microseconds since midnight, timestamp
+            # as int8 microseconds since 2000-01-01 (timestamptz: of the UTC instant). No arithmetic per row.
+            return f"time_send({column}::time)"
+        if k == "timestamp":
+            return f"timestamp_send({column}::timestamp)"
+        if k == "timestamptz":
+            return f"timestamptz_send({column}::timestamptz)"
         if k == "uuid":
             return f"convert_to(upper({column}::text), 'UTF8')"
         if k in ("text", "char"):
@@ -222,10 +242,15 @@ class PostgresDialect(Dialect):
             prefix = f"'\\x01'::bytea || int4send(octet_length({e}))"
         return f"CASE WHEN {column} IS NULL THEN '\\x00'::bytea ELSE {prefix} || {e} END"
 
-    # The bucket source (first 4 bytes of md5(key frames), unsigned) and the row hash (first 8, signed) are read
-    # straight from md5's hex text: an explicit cast to bit(n) keeps the first n bits.
-    _BUCKET_SOURCE = "('x' || md5(_kf))::bit(32)::int8"
-    _BUCKET = f"({_BUCKET_SOURCE} %% %s)"  # %% is psycopg's escaped %
+    def int8(self, column, info):
+        return f"{column}::int::int8" if info.type == "bool" else f"{column}::int8"
+
+    # The hashed bucket source (first 4 bytes of md5(key frames), unsigned) and the row hash (first 8, signed)
+    # are read straight from md5's hex text: an explicit cast to bit(n) keeps the first n bits.
+    def _hashed_bucket_source(self, key_frames):
+        return f"('x' || md5({key_frames}))::bit(32)::int8"
+
+    _BUCKET = "((_bs %% %s + %s) %% %s)"  # %% is psycopg's escaped %
 
     @staticmethod
     def _hash64(expr: str) -> str:
@@ -246,9 +271,11 @@ class PostgresDialect(Dialect):
         q = self.quote
         enc = [f"{self.encode(q(c.name), c, k)} AS _ek{i}" for i, (c, k) in enumerate(side.key)]
         enc += [f"{self.encode(q(c.name), c, k)} AS _e{i}" for i, (c, k) in enumerate(side.columns)]
+        enc += [f"{self._key_bucket_source(side)} AS _bs"] if self.integer_key(side) else []
         raw = [f"{q(c.name)} AS _k{i}" for i, (c, _) in enumerate(side.key)] if raw_keys else []
         raw += [f"{q(c.name)} AS _v{i}" for i, (c, _) in enumerate(side.columns)] if raw_columns else []
-        frames = [f"{self.concat([self._frame_of(f'_ek{i}', k) for i, (_, k) in enumerate(side.key)])} AS _kf"]
+        key = self.concat([self._frame_of(f'_ek{i}', k) for i, (_, k) in enumerate(side.key)])
+        frames = [f"{key} AS _kf", "_bs" if self.integer_key(side) else f"{self._hashed_bucket_source(key)} AS _bs"]
         frames += [f"{self._frame_of(f'_e{i}', k)} AS _c{i}" for i, (_, k) in enumerate(side.columns)]
         frames += [f"_k{i}" for i in range(len(side.key))] if raw_keys else []
         frames += [f"_v{i}" for i in range(len(side.columns))] if raw_columns else []
@@ -258,13 +285,13 @@ class PostgresDialect(Dialect):
     def bucket_digests(self, side, buckets):
         sql = (f"SELECT {self._BUCKET} AS b, count(*), sum({self._hash64(self._row_frames(side))}) "
                f"FROM ({self._inner(side)}) r GROUP BY 1 ORDER BY 1")
-        return sql, [buckets]
+        return sql, [buckets] * 3
 
     def rows_in_buckets(self, side, buckets, bucket_ids, raw_columns=False):
         cols = ", ".join([f"{self.md5('_kf')} AS _kh"] + self._detail_columns(side, raw_columns))
         sql = (f"SELECT {cols} FROM ({self._inner(side, raw_keys=True, raw_columns=raw_columns)}) r "
                f"WHERE {self._BUCKET} = ANY(%s) ORDER BY 1")
-        return sql, [buckets, list(bucket_ids)]
+        return sql, [buckets] * 3 + [list(bucket_ids)]
 
     def rows_by_key_hash(self, side, key_hashes):
         cols = ", ".join([f"{self.md5('_kf')} AS _kh"] + self._detail_columns(side, True))
@@ -273,8 +300,7 @@ class PostgresDialect(Dialect):
         return sql, [list(key_hashes)]
 
     def canonical_rows(self, side):
-        sql = (f"SELECT _kf, {self._row_frames(side)}, {self.md5('_kf')}, "
-               f"{self._BUCKET_SOURCE}, {self._hash64(self._row_frames(side))} "
+        sql = (f"SELECT _kf, {self._row_frames(side)}, {self.md5('_kf')}, _bs, {self._hash64(self._row_frames(side))} "
                f"FROM ({self._inner(side)}) r ORDER BY 3")
         return sql, []
 
@@ -356,9 +382,9 @@ class SqlServerDialect(Dialect):
             ns = f"DATEDIFF_BIG(nanosecond, CAST('00:00:00' AS time(7)), CAST({column} AS time(7)))"
             return f"CAST(CAST(({ns} + 500) / 1000 % {self._DAY_US} AS bigint) AS binary(8))"
         if k in ("timestamp", "timestamptz"):
-            # Days and nanoseconds within the day separately: DATEDIFF_BIG in ns from 1970 overflows in 2262.
+            # Days and nanoseconds within the day separately: DATEDIFF_BIG in ns from 2000 overflows in 2292.
             v = self._datetime2(column, info)
-            days = f"CAST(DATEDIFF(day, CAST('19700101' AS date), CAST({v} AS date)) AS bigint)"
+            days = f"CAST(DATEDIFF(day, CAST('20000101' AS date), CAST({v} AS date)) AS bigint)"
             ns = f"DATEDIFF_BIG(nanosecond, CAST(CAST({v} AS date) AS datetime2(7)), {v})"
             return f"CAST(CAST({days} * {self._DAY_US} + ({ns} + 500) / 1000 AS bigint) AS binary(8))"
         if k == "uuid":
@@ -389,7 +415,13 @@ class SqlServerDialect(Dialect):
             prefix = f"0x01 + CAST(CAST(DATALENGTH({e}) AS int) AS binary(4))"
         return f"CASE WHEN {column} IS NULL THEN 0x00 ELSE {prefix} + {e} END"
 
-    _BUCKET = "CAST(SUBSTRING(HASHBYTES('MD5', _kf), 1, 4) AS bigint) % ?"
+    def int8(self, column, info):
+        return f"CAST({column} AS bigint)"
+
+    def _hashed_bucket_source(self, key_frames):
+        return f"CAST(SUBSTRING(HASHBYTES('MD5', {key_frames}), 1, 4) AS bigint)"
+
+    _BUCKET = "((_bs % ? + ?) % ?)"
 
     @staticmethod
     def _hash64(expr: str) -> str:
@@ -400,7 +432,7 @@ class SqlServerDialect(Dialect):
         sql = (f"SELECT b, COUNT_BIG(*), SUM(CAST(h AS decimal(38, 0))) FROM ("
                f"SELECT {self._BUCKET} AS b, {self._hash64(self._row_frames(side))} AS h "
                f"FROM ({self._inner(side)}) r) s GROUP BY b ORDER BY b")
-        return sql, [buckets]
+        return sql, [buckets] * 3
 
     def rows_in_buckets(self, side, buckets, bucket_ids, raw_columns=False):
         ids = list(bucket_ids)
@@ -408,7 +440,7 @@ class SqlServerDialect(Dialect):
         marks = ", ".join("?" * len(ids))
         sql = (f"SELECT {cols} FROM ({self._inner(side, raw_keys=True, raw_columns=raw_columns)}) r "
                f"WHERE {self._BUCKET} IN ({marks}) ORDER BY 1")
-        return sql, [buckets] + ids
+        return sql, [buckets] * 3 + ids
 
     def rows_by_key_hash(self, side, key_hashes):
         hashes = list(key_hashes)
@@ -419,8 +451,7 @@ class SqlServerDialect(Dialect):
         return sql, hashes
 
     def canonical_rows(self, side):
-        sql = (f"SELECT _kf, {self._row_frames(side)}, {self.md5('_kf')}, "
-               f"CAST(SUBSTRING(HASHBYTES('MD5', _kf), 1, 4) AS bigint), {self._hash64(self._row_frames(side))} "
+        sql = (f"SELECT _kf, {self._row_frames(side)}, {self.md5('_kf')}, _bs, {self._hash64(self._row_frames(side))} "
                f"FROM ({self._inner(side)}) r ORDER BY 3")
         return sql, []
 

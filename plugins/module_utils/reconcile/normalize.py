@@ -17,8 +17,8 @@ kind            canonical bytes of a non-NULL value
 ``float``       ``>d`` IEEE-754 bits of the value widened to double; -0.0 -> +0.0, every NaN -> 0x7FF8000000000000
 ``date``        ``>q`` days since 1970-01-01
 ``time``        ``>q`` microseconds since midnight (time(7) rounded half-up, 24:00:00 wraps to 0: the pipeline)
-``timestamp``   ``>q`` microseconds since 1970-01-01T00:00 of the wall-clock value, rounded half-up from 100 ns
-``timestamptz`` ``>q`` microseconds since the epoch of the UTC instant, rounded half-up
+``timestamp``   ``>q`` microseconds since 2000-01-01T00:00 of the wall-clock value, rounded half-up from 100 ns
+``timestamptz`` ``>q`` microseconds since 2000-01-01T00:00Z of the UTC instant, rounded half-up
 ``uuid``        UTF-8 of the upper-case canonical text ``6F9619FF-8B86-D011-B42D-00C04FC964FF``
 ``text``        UTF-8 (NFC first only when the ``nfc`` option is on; off by default: NFC != NFD)
 ``char``        as ``text`` after removing trailing U+0020 (fixed-length CHAR padding), applied to BOTH sides
@@ -27,8 +27,8 @@ kind            canonical bytes of a non-NULL value
 
 Framing (so that NULL differs from '' and adjacent columns cannot run into each other): NULL is ``00``;
 a value is ``01`` + ``>I`` length + canonical bytes. Row and key hashes are MD5 over the concatenated frames:
-``key_hash = md5(key frames)`` (16 bytes, the merge order and the bucket source), ``bucket = >I of key_hash[0:4]
-mod N``, ``row_hash = >q of md5(key frames + column frames)[0:8]`` (signed, summed mod 2**64 per bucket).
+``key_hash = md5(key frames)`` (16 bytes, the merge order), ``bucket = source mod N`` where the source is the key
+itself for a single integer key column, else ``>I of key_hash[0:4]``, ``row_hash = >q of md5(key frames + column frames)[0:8]`` (signed, summed mod 2**64 per bucket).
 MD5 is used as a checksum, not for security: both engines have it built in and fast.
 """
 
@@ -48,7 +48,6 @@ FIXED_WIDTH = frozenset(("int", "float", "date", "time", "timestamp", "timestamp
 
 NULL_FRAME = b"\x00"
 CANONICAL_NAN = struct.pack(">Q", 0x7FF8000000000000)
-_EPOCH = _dt.datetime(1970, 1, 1)
 _EPOCH_DATE = _dt.date(1970, 1, 1)
 _UTC = _dt.timezone.utc
 _DAY_US = 86_400_000_000
@@ -90,8 +89,16 @@ def key_hash(key_frames: bytes) -> bytes:
     return hashlib.md5(key_frames).digest()
 
 
-def bucket_of(khash: bytes, buckets: int) -> int:
-    return int.from_bytes(khash[:4], "big") % buckets
+def bucket_source(key_kinds, key_values, key_frames: bytes) -> int:
+    """A single integer key is its own bucket source (no hash per row server-side); any other key: the first
+    4 bytes of its key hash, unsigned."""
+    if len(key_kinds) == 1 and key_kinds[0].name == "int":
+        return int(key_values[0] or 0)
+    return int.from_bytes(key_hash(key_frames)[:4], "big")
+
+
+def bucket_of(source: int, buckets: int) -> int:
+    return source % buckets
 
 
 def row_hash(key_frames: bytes, column_frames: bytes) -> int:
@@ -156,9 +163,14 @@ def _time(kind, v):
     return struct.pack(">q", us % _DAY_US)
 
 
+# Timestamps count from 2000-01-01, PostgreSQL's own epoch: its binary send format is then the canonical form
+# (timestamp_send is ten times cheaper than computing Unix-epoch microseconds in SQL).
+_TS_EPOCH = _dt.datetime(2000, 1, 1)
+
+
 def _epoch_us(v: _dt.datetime) -> int:
-    """Microseconds since the epoch; an aware value as its UTC instant, a naive one read as UTC (wall clock)."""
-    base = _EPOCH.replace(tzinfo=_UTC) if v.tzinfo is not None else _EPOCH
+    """Microseconds since 2000-01-01; an aware value as its UTC instant, a naive one read as UTC (wall clock)."""
+    base = _TS_EPOCH.replace(tzinfo=_UTC) if v.tzinfo is not None else _TS_EPOCH
     us = (v - base) // _dt.timedelta(microseconds=1)
     # cdcgen's PreciseDateTime carries the 7th-9th digits: the pipeline rounds them half-up (pgjdbc).
     return us + (getattr(v, "nanosecond", 0) + 500) // 1000

@@ -30,6 +30,7 @@ from ansible_collections.sluice.cdc.plugins.module_utils.reconcile.normalize imp
 from ansible_collections.sluice.cdc.plugins.module_utils.reconcile.typemap import ColumnInfo
 
 PG, MS = PostgresDialect(), SqlServerDialect()
+Y2K = 946_684_800_000_000  # µs from 1970-01-01 to 2000-01-01, the canonical timestamp epoch
 
 PG_ENCODE = [
     ('bool', 'int', None,
@@ -46,13 +47,11 @@ PG_ENCODE = [
     ('date', 'date', None,
      'int8send(("c" - DATE \'1970-01-01\')::int8)'),
     ('time', 'time', None,
-     'int8send((EXTRACT(EPOCH FROM "c") * 1000000)::int8)'),
+     'time_send("c"::time)'),
     ('timestamp', 'timestamp', None,
-     'int8send(("c"::date - DATE \'1970-01-01\')::int8 * 86400000000 + round(date_part(\'epoch\', "c"::time) '
-     '* 1000000)::int8)'),
+     'timestamp_send("c"::timestamp)'),
     ('timestamptz', 'timestamptz', None,
-     'int8send((("c" AT TIME ZONE \'UTC\')::date - DATE \'1970-01-01\')::int8 * 86400000000 + round(date_part('
-     '\'epoch\', ("c" AT TIME ZONE \'UTC\')::time) * 1000000)::int8)'),
+     'timestamptz_send("c"::timestamptz)'),
     ('uuid', 'uuid', None,
      'convert_to(upper("c"::text), \'UTF8\')'),
     ('bpchar', 'char', None,
@@ -67,47 +66,48 @@ PG_STATEMENTS = {
         'SELECT COUNT(*) FROM "dbo"."we]ird""t" WHERE (id > 5)',
         []),
     'bucket_digests': (
-        "SELECT (('x' || md5(_kf))::bit(32)::int8 %% %s) AS b, count(*), sum(('x' || md5(_kf || _c0)"
-        ")::bit(64)::int8) FROM (SELECT CASE WHEN _ek0 IS NULL THEN '\\x00'::bytea ELSE '\\x0100000008"
-        "'::bytea || _ek0 END AS _kf, CASE WHEN _e0 IS NULL THEN '\\x00'::bytea ELSE '\\x01'::bytea ||"
-        ' int4send(length(_e0)) || _e0 END AS _c0 FROM (SELECT int8send("id"::int8) AS _ek0, convert'
-        '_to("na]me"::text, \'UTF8\') AS _e0 FROM "dbo"."we]ird""t" WHERE (id > 5) OFFSET 0) e) r GROU'
-        'P BY 1 ORDER BY 1',
-        [16]),
+        "SELECT ((_bs %% %s + %s) %% %s) AS b, count(*), sum(('x' || md5(_kf || _c0))::bit(64)::int8)"
+        " FROM (SELECT CASE WHEN _ek0 IS NULL THEN '\\x00'::bytea ELSE '\\x0100000008'::bytea || _ek0 E"
+        "ND AS _kf, _bs, CASE WHEN _e0 IS NULL THEN '\\x00'::bytea ELSE '\\x01'::bytea || int4send(leng"
+        'th(_e0)) || _e0 END AS _c0 FROM (SELECT int8send("id"::int8) AS _ek0, convert_to("na]me"::te'
+        'xt, \'UTF8\') AS _e0, COALESCE("id"::int8, 0) AS _bs FROM "dbo"."we]ird""t" WHERE (id > 5) OFF'
+        'SET 0) e) r GROUP BY 1 ORDER BY 1',
+        [16, 16, 16]),
     'rows_in_buckets': (
-        "SELECT decode(md5(_kf), 'hex') AS _kh, decode(md5(_kf || _c0), 'hex') AS _rh, decode(md5(_c"
-        "0), 'hex') AS _h0, _k0 FROM (SELECT CASE WHEN _ek0 IS NULL THEN '\\x00'::bytea ELSE '\\x01000"
-        "00008'::bytea || _ek0 END AS _kf, CASE WHEN _e0 IS NULL THEN '\\x00'::bytea ELSE '\\x01'::byt"
-        'ea || int4send(length(_e0)) || _e0 END AS _c0, _k0 FROM (SELECT int8send("id"::int8) AS _ek'
-        '0, convert_to("na]me"::text, \'UTF8\') AS _e0, "id" AS _k0 FROM "dbo"."we]ird""t" WHERE (id >'
-        " 5) OFFSET 0) e) r WHERE (('x' || md5(_kf))::bit(32)::int8 %% %s) = ANY(%s) ORDER BY 1",
-        [16, [1, 2]]),
+        "SELECT decode(md5(_kf), 'hex') AS _kh, decode(md5(_kf || _c0), 'hex') AS _rh, decode(md5(_c0"
+        "), 'hex') AS _h0, _k0 FROM (SELECT CASE WHEN _ek0 IS NULL THEN '\\x00'::bytea ELSE '\\x0100000"
+        "008'::bytea || _ek0 END AS _kf, _bs, CASE WHEN _e0 IS NULL THEN '\\x00'::bytea ELSE '\\x01'::b"
+        'ytea || int4send(length(_e0)) || _e0 END AS _c0, _k0 FROM (SELECT int8send("id"::int8) AS _e'
+        'k0, convert_to("na]me"::text, \'UTF8\') AS _e0, COALESCE("id"::int8, 0) AS _bs, "id" AS _k0 FR'
+        'OM "dbo"."we]ird""t" WHERE (id > 5) OFFSET 0) e) r WHERE ((_bs %% %s + %s) %% %s) = ANY(%s) '
+        'ORDER BY 1',
+        [16, 16, 16, [1, 2]]),
     'rows_by_key_hash': (
-        "SELECT decode(md5(_kf), 'hex') AS _kh, decode(md5(_kf || _c0), 'hex') AS _rh, decode(md5(_c"
-        "0), 'hex') AS _h0, _k0, _v0 FROM (SELECT CASE WHEN _ek0 IS NULL THEN '\\x00'::bytea ELSE '\\x"
-        "0100000008'::bytea || _ek0 END AS _kf, CASE WHEN _e0 IS NULL THEN '\\x00'::bytea ELSE '\\x01'"
-        '::bytea || int4send(length(_e0)) || _e0 END AS _c0, _k0, _v0 FROM (SELECT int8send("id"::in'
-        't8) AS _ek0, convert_to("na]me"::text, \'UTF8\') AS _e0, "id" AS _k0, "na]me" AS _v0 FROM "db'
-        'o"."we]ird""t" WHERE (id > 5) OFFSET 0) e) r WHERE decode(md5(_kf), \'hex\') = ANY(%s) ORDER '
-        'BY 1',
+        "SELECT decode(md5(_kf), 'hex') AS _kh, decode(md5(_kf || _c0), 'hex') AS _rh, decode(md5(_c0"
+        "), 'hex') AS _h0, _k0, _v0 FROM (SELECT CASE WHEN _ek0 IS NULL THEN '\\x00'::bytea ELSE '\\x01"
+        "00000008'::bytea || _ek0 END AS _kf, _bs, CASE WHEN _e0 IS NULL THEN '\\x00'::bytea ELSE '\\x0"
+        '1\'::bytea || int4send(length(_e0)) || _e0 END AS _c0, _k0, _v0 FROM (SELECT int8send("id"::i'
+        'nt8) AS _ek0, convert_to("na]me"::text, \'UTF8\') AS _e0, COALESCE("id"::int8, 0) AS _bs, "id"'
+        ' AS _k0, "na]me" AS _v0 FROM "dbo"."we]ird""t" WHERE (id > 5) OFFSET 0) e) r WHERE decode(md'
+        "5(_kf), 'hex') = ANY(%s) ORDER BY 1",
         [[b'a']]),
     'canonical_rows': (
-        "SELECT _kf, _kf || _c0, decode(md5(_kf), 'hex'), ('x' || md5(_kf))::bit(32)::int8, ('x' || "
-        "md5(_kf || _c0))::bit(64)::int8 FROM (SELECT CASE WHEN _ek0 IS NULL THEN '\\x00'::bytea ELSE"
-        " '\\x0100000008'::bytea || _ek0 END AS _kf, CASE WHEN _e0 IS NULL THEN '\\x00'::bytea ELSE '\\"
-        'x01\'::bytea || int4send(length(_e0)) || _e0 END AS _c0 FROM (SELECT int8send("id"::int8) AS'
-        ' _ek0, convert_to("na]me"::text, \'UTF8\') AS _e0 FROM "dbo"."we]ird""t" WHERE (id > 5) OFFSE'
-        'T 0) e) r ORDER BY 3',
+        "SELECT _kf, _kf || _c0, decode(md5(_kf), 'hex'), _bs, ('x' || md5(_kf || _c0))::bit(64)::int"
+        "8 FROM (SELECT CASE WHEN _ek0 IS NULL THEN '\\x00'::bytea ELSE '\\x0100000008'::bytea || _ek0 "
+        "END AS _kf, _bs, CASE WHEN _e0 IS NULL THEN '\\x00'::bytea ELSE '\\x01'::bytea || int4send(len"
+        'gth(_e0)) || _e0 END AS _c0 FROM (SELECT int8send("id"::int8) AS _ek0, convert_to("na]me"::t'
+        'ext, \'UTF8\') AS _e0, COALESCE("id"::int8, 0) AS _bs FROM "dbo"."we]ird""t" WHERE (id > 5) OF'
+        'FSET 0) e) r ORDER BY 3',
         []),
     'catalog_columns': (
-        "SELECT a.attname, t.typname, CASE WHEN t.typname = 'numeric' AND a.atttypmod >= 4 THEN (a.a"
-        'tttypmod - 4) & 65535 END FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid WHERE a.'
-        'attrelid = %s::regclass AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum',
+        "SELECT a.attname, t.typname, CASE WHEN t.typname = 'numeric' AND a.atttypmod >= 4 THEN (a.at"
+        'ttypmod - 4) & 65535 END FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid WHERE a.at'
+        'trelid = %s::regclass AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum',
         ['"dbo"."t"']),
     'catalog_primary_key': (
-        'SELECT a.attname FROM pg_index i CROSS JOIN LATERAL unnest(i.indkey) WITH ORDINALITY AS k(a'
-        'ttnum, ord) JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum WHERE i.'
-        'indrelid = %s::regclass AND i.indisprimary ORDER BY k.ord',
+        'SELECT a.attname FROM pg_index i CROSS JOIN LATERAL unnest(i.indkey) WITH ORDINALITY AS k(at'
+        'tnum, ord) JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum WHERE i.in'
+        'drelid = %s::regclass AND i.indisprimary ORDER BY k.ord',
         ['"dbo"."t"']),
 }
 
@@ -138,22 +138,22 @@ MS_ENCODE = [
      "CAST(CAST((DATEDIFF_BIG(nanosecond, CAST('00:00:00' AS time(7)), CAST([c] AS time(7))) + 5"
      '00) / 1000 % CAST(86400000000 AS bigint) AS bigint) AS binary(8))'),
     ('datetime2', 'timestamp', None,
-     "CAST(CAST(CAST(DATEDIFF(day, CAST('19700101' AS date), CAST(CAST([c] AS datetime2(7)) AS d"
+     "CAST(CAST(CAST(DATEDIFF(day, CAST('20000101' AS date), CAST(CAST([c] AS datetime2(7)) AS d"
      'ate)) AS bigint) * CAST(86400000000 AS bigint) + (DATEDIFF_BIG(nanosecond, CAST(CAST(CAST('
      '[c] AS datetime2(7)) AS date) AS datetime2(7)), CAST([c] AS datetime2(7))) + 500) / 1000 A'
      'S bigint) AS binary(8))'),
     ('datetime', 'timestamp', None,
-     "CAST(CAST(CAST(DATEDIFF(day, CAST('19700101' AS date), CAST(CAST(CAST([c] AS datetime2(3))"
+     "CAST(CAST(CAST(DATEDIFF(day, CAST('20000101' AS date), CAST(CAST(CAST([c] AS datetime2(3))"
      ' AS datetime2(7)) AS date)) AS bigint) * CAST(86400000000 AS bigint) + (DATEDIFF_BIG(nanos'
      'econd, CAST(CAST(CAST(CAST([c] AS datetime2(3)) AS datetime2(7)) AS date) AS datetime2(7))'
      ', CAST(CAST([c] AS datetime2(3)) AS datetime2(7))) + 500) / 1000 AS bigint) AS binary(8))'),
     ('smalldatetime', 'timestamp', None,
-     "CAST(CAST(CAST(DATEDIFF(day, CAST('19700101' AS date), CAST(CAST([c] AS datetime2(7)) AS d"
+     "CAST(CAST(CAST(DATEDIFF(day, CAST('20000101' AS date), CAST(CAST([c] AS datetime2(7)) AS d"
      'ate)) AS bigint) * CAST(86400000000 AS bigint) + (DATEDIFF_BIG(nanosecond, CAST(CAST(CAST('
      '[c] AS datetime2(7)) AS date) AS datetime2(7)), CAST([c] AS datetime2(7))) + 500) / 1000 A'
      'S bigint) AS binary(8))'),
     ('datetimeoffset', 'timestamptz', None,
-     "CAST(CAST(CAST(DATEDIFF(day, CAST('19700101' AS date), CAST(CAST(SWITCHOFFSET([c], '+00:00"
+     "CAST(CAST(CAST(DATEDIFF(day, CAST('20000101' AS date), CAST(CAST(SWITCHOFFSET([c], '+00:00"
      "') AS datetime2(7)) AS date)) AS bigint) * CAST(86400000000 AS bigint) + (DATEDIFF_BIG(nan"
      "osecond, CAST(CAST(CAST(SWITCHOFFSET([c], '+00:00') AS datetime2(7)) AS date) AS datetime2"
      "(7)), CAST(SWITCHOFFSET([c], '+00:00') AS datetime2(7))) + 500) / 1000 AS bigint) AS binar"
@@ -177,56 +177,56 @@ MS_STATEMENTS = {
         'SELECT COUNT(*) FROM [dbo].[we]]ird"t] WHERE (id > 5)',
         []),
     'bucket_digests': (
-        'SELECT b, COUNT_BIG(*), SUM(CAST(h AS decimal(38, 0))) FROM (SELECT CAST(SUBSTRING(HASHBYTE'
-        "S('MD5', _kf), 1, 4) AS bigint) % ? AS b, CAST(SUBSTRING(HASHBYTES('MD5', _kf + _c0), 1, 8)"
-        ' AS bigint) AS h FROM (SELECT CASE WHEN [id] IS NULL THEN 0x00 ELSE 0x0100000008 + CAST(CAS'
-        'T([id] AS bigint) AS binary(8)) END AS _kf, CASE WHEN [na]]me] IS NULL THEN 0x00 ELSE 0x01 '
-        '+ CAST(CAST(DATALENGTH(CAST(CAST(CAST([na]]me] AS nvarchar(max)) COLLATE Latin1_General_100'
-        '_BIN2_UTF8 AS varchar(max)) AS varbinary(max))) AS int) AS binary(4)) + CAST(CAST(CAST([na]'
-        ']me] AS nvarchar(max)) COLLATE Latin1_General_100_BIN2_UTF8 AS varchar(max)) AS varbinary(m'
-        'ax)) END AS _c0 FROM [dbo].[we]]ird"t] WHERE (id > 5)) r) s GROUP BY b ORDER BY b',
-        [16]),
+        'SELECT b, COUNT_BIG(*), SUM(CAST(h AS decimal(38, 0))) FROM (SELECT ((_bs % ? + ?) % ?) AS b'
+        ", CAST(SUBSTRING(HASHBYTES('MD5', _kf + _c0), 1, 8) AS bigint) AS h FROM (SELECT CASE WHEN ["
+        'id] IS NULL THEN 0x00 ELSE 0x0100000008 + CAST(CAST([id] AS bigint) AS binary(8)) END AS _kf'
+        ', COALESCE(CAST([id] AS bigint), 0) AS _bs, CASE WHEN [na]]me] IS NULL THEN 0x00 ELSE 0x01 +'
+        ' CAST(CAST(DATALENGTH(CAST(CAST(CAST([na]]me] AS nvarchar(max)) COLLATE Latin1_General_100_B'
+        'IN2_UTF8 AS varchar(max)) AS varbinary(max))) AS int) AS binary(4)) + CAST(CAST(CAST([na]]me'
+        '] AS nvarchar(max)) COLLATE Latin1_General_100_BIN2_UTF8 AS varchar(max)) AS varbinary(max))'
+        ' END AS _c0 FROM [dbo].[we]]ird"t] WHERE (id > 5)) r) s GROUP BY b ORDER BY b',
+        [16, 16, 16]),
     'rows_in_buckets': (
-        "SELECT HASHBYTES('MD5', _kf) AS _kh, HASHBYTES('MD5', _kf + _c0) AS _rh, HASHBYTES('MD5', _"
-        'c0) AS _h0, _k0 FROM (SELECT CASE WHEN [id] IS NULL THEN 0x00 ELSE 0x0100000008 + CAST(CAST'
-        '([id] AS bigint) AS binary(8)) END AS _kf, CASE WHEN [na]]me] IS NULL THEN 0x00 ELSE 0x01 +'
-        ' CAST(CAST(DATALENGTH(CAST(CAST(CAST([na]]me] AS nvarchar(max)) COLLATE Latin1_General_100_'
-        'BIN2_UTF8 AS varchar(max)) AS varbinary(max))) AS int) AS binary(4)) + CAST(CAST(CAST([na]]'
-        'me] AS nvarchar(max)) COLLATE Latin1_General_100_BIN2_UTF8 AS varchar(max)) AS varbinary(ma'
-        'x)) END AS _c0, [id] AS _k0 FROM [dbo].[we]]ird"t] WHERE (id > 5)) r WHERE CAST(SUBSTRING(H'
-        "ASHBYTES('MD5', _kf), 1, 4) AS bigint) % ? IN (?, ?) ORDER BY 1",
-        [16, 1, 2]),
+        "SELECT HASHBYTES('MD5', _kf) AS _kh, HASHBYTES('MD5', _kf + _c0) AS _rh, HASHBYTES('MD5', _c"
+        '0) AS _h0, _k0 FROM (SELECT CASE WHEN [id] IS NULL THEN 0x00 ELSE 0x0100000008 + CAST(CAST(['
+        'id] AS bigint) AS binary(8)) END AS _kf, COALESCE(CAST([id] AS bigint), 0) AS _bs, CASE WHEN'
+        ' [na]]me] IS NULL THEN 0x00 ELSE 0x01 + CAST(CAST(DATALENGTH(CAST(CAST(CAST([na]]me] AS nvar'
+        'char(max)) COLLATE Latin1_General_100_BIN2_UTF8 AS varchar(max)) AS varbinary(max))) AS int)'
+        ' AS binary(4)) + CAST(CAST(CAST([na]]me] AS nvarchar(max)) COLLATE Latin1_General_100_BIN2_U'
+        'TF8 AS varchar(max)) AS varbinary(max)) END AS _c0, [id] AS _k0 FROM [dbo].[we]]ird"t] WHERE'
+        ' (id > 5)) r WHERE ((_bs % ? + ?) % ?) IN (?, ?) ORDER BY 1',
+        [16, 16, 16, 1, 2]),
     'rows_by_key_hash': (
-        "SELECT HASHBYTES('MD5', _kf) AS _kh, HASHBYTES('MD5', _kf + _c0) AS _rh, HASHBYTES('MD5', _"
-        'c0) AS _h0, _k0, _v0 FROM (SELECT CASE WHEN [id] IS NULL THEN 0x00 ELSE 0x0100000008 + CAST'
-        '(CAST([id] AS bigint) AS binary(8)) END AS _kf, CASE WHEN [na]]me] IS NULL THEN 0x00 ELSE 0'
-        'x01 + CAST(CAST(DATALENGTH(CAST(CAST(CAST([na]]me] AS nvarchar(max)) COLLATE Latin1_General'
-        '_100_BIN2_UTF8 AS varchar(max)) AS varbinary(max))) AS int) AS binary(4)) + CAST(CAST(CAST('
-        '[na]]me] AS nvarchar(max)) COLLATE Latin1_General_100_BIN2_UTF8 AS varchar(max)) AS varbina'
-        'ry(max)) END AS _c0, [id] AS _k0, [na]]me] AS _v0 FROM [dbo].[we]]ird"t] WHERE (id > 5)) r '
-        "WHERE HASHBYTES('MD5', _kf) IN (?) ORDER BY 1",
+        "SELECT HASHBYTES('MD5', _kf) AS _kh, HASHBYTES('MD5', _kf + _c0) AS _rh, HASHBYTES('MD5', _c"
+        '0) AS _h0, _k0, _v0 FROM (SELECT CASE WHEN [id] IS NULL THEN 0x00 ELSE 0x0100000008 + CAST(C'
+        'AST([id] AS bigint) AS binary(8)) END AS _kf, COALESCE(CAST([id] AS bigint), 0) AS _bs, CASE'
+        ' WHEN [na]]me] IS NULL THEN 0x00 ELSE 0x01 + CAST(CAST(DATALENGTH(CAST(CAST(CAST([na]]me] AS'
+        ' nvarchar(max)) COLLATE Latin1_General_100_BIN2_UTF8 AS varchar(max)) AS varbinary(max))) AS'
+        ' int) AS binary(4)) + CAST(CAST(CAST([na]]me] AS nvarchar(max)) COLLATE Latin1_General_100_B'
+        'IN2_UTF8 AS varchar(max)) AS varbinary(max)) END AS _c0, [id] AS _k0, [na]]me] AS _v0 FROM ['
+        'dbo].[we]]ird"t] WHERE (id > 5)) r WHERE HASHBYTES(\'MD5\', _kf) IN (?) ORDER BY 1',
         [b'a']),
     'canonical_rows': (
-        "SELECT _kf, _kf + _c0, HASHBYTES('MD5', _kf), CAST(SUBSTRING(HASHBYTES('MD5', _kf), 1, 4) A"
-        "S bigint), CAST(SUBSTRING(HASHBYTES('MD5', _kf + _c0), 1, 8) AS bigint) FROM (SELECT CASE W"
-        'HEN [id] IS NULL THEN 0x00 ELSE 0x0100000008 + CAST(CAST([id] AS bigint) AS binary(8)) END '
-        'AS _kf, CASE WHEN [na]]me] IS NULL THEN 0x00 ELSE 0x01 + CAST(CAST(DATALENGTH(CAST(CAST(CAS'
-        'T([na]]me] AS nvarchar(max)) COLLATE Latin1_General_100_BIN2_UTF8 AS varchar(max)) AS varbi'
-        'nary(max))) AS int) AS binary(4)) + CAST(CAST(CAST([na]]me] AS nvarchar(max)) COLLATE Latin'
-        '1_General_100_BIN2_UTF8 AS varchar(max)) AS varbinary(max)) END AS _c0 FROM [dbo].[we]]ird"'
-        't] WHERE (id > 5)) r ORDER BY 3',
+        "SELECT _kf, _kf + _c0, HASHBYTES('MD5', _kf), _bs, CAST(SUBSTRING(HASHBYTES('MD5', _kf + _c0"
+        '), 1, 8) AS bigint) FROM (SELECT CASE WHEN [id] IS NULL THEN 0x00 ELSE 0x0100000008 + CAST(C'
+        'AST([id] AS bigint) AS binary(8)) END AS _kf, COALESCE(CAST([id] AS bigint), 0) AS _bs, CASE'
+        ' WHEN [na]]me] IS NULL THEN 0x00 ELSE 0x01 + CAST(CAST(DATALENGTH(CAST(CAST(CAST([na]]me] AS'
+        ' nvarchar(max)) COLLATE Latin1_General_100_BIN2_UTF8 AS varchar(max)) AS varbinary(max))) AS'
+        ' int) AS binary(4)) + CAST(CAST(CAST([na]]me] AS nvarchar(max)) COLLATE Latin1_General_100_B'
+        'IN2_UTF8 AS varchar(max)) AS varbinary(max)) END AS _c0 FROM [dbo].[we]]ird"t] WHERE (id > 5'
+        ')) r ORDER BY 3',
         []),
     'catalog_columns': (
-        "SELECT c.name, TYPE_NAME(c.system_type_id), CASE WHEN TYPE_NAME(c.system_type_id) IN ('deci"
-        "mal', 'numeric') THEN CAST(c.scale AS int) WHEN TYPE_NAME(c.system_type_id) IN ('money', 's"
-        "mallmoney') THEN 4 END FROM sys.columns c WHERE c.object_id = OBJECT_ID(?) ORDER BY c.colum"
-        'n_id',
+        "SELECT c.name, TYPE_NAME(c.system_type_id), CASE WHEN TYPE_NAME(c.system_type_id) IN ('decim"
+        "al', 'numeric') THEN CAST(c.scale AS int) WHEN TYPE_NAME(c.system_type_id) IN ('money', 'sma"
+        "llmoney') THEN 4 END FROM sys.columns c WHERE c.object_id = OBJECT_ID(?) ORDER BY c.column_i"
+        'd',
         ['[dbo].[t]']),
     'catalog_primary_key': (
-        'SELECT c.name FROM sys.indexes i JOIN sys.index_columns ic ON ic.object_id = i.object_id AN'
-        'D ic.index_id = i.index_id JOIN sys.columns c ON c.object_id = ic.object_id AND c.column_id'
-        ' = ic.column_id WHERE i.is_primary_key = 1 AND i.object_id = OBJECT_ID(?) ORDER BY ic.key_o'
-        'rdinal',
+        'SELECT c.name FROM sys.indexes i JOIN sys.index_columns ic ON ic.object_id = i.object_id AND'
+        ' ic.index_id = i.index_id JOIN sys.columns c ON c.object_id = ic.object_id AND c.column_id ='
+        ' ic.column_id WHERE i.is_primary_key = 1 AND i.object_id = OBJECT_ID(?) ORDER BY ic.key_ordi'
+        'nal',
         ['[dbo].[t]']),
 }
 
@@ -320,7 +320,8 @@ def test_table_ref_and_registry():
 def test_sqlserver_bound_lists_have_one_marker_per_value():
     side = _side(MS)
     sql, params = MS.rows_in_buckets(side, 1024, range(5))
-    assert sql.endswith("% ? IN (?, ?, ?, ?, ?) ORDER BY 1") and params == [1024, 0, 1, 2, 3, 4]
+    assert sql.endswith("((_bs % ? + ?) % ?) IN (?, ?, ?, ?, ?) ORDER BY 1")
+    assert params == [1024, 1024, 1024, 0, 1, 2, 3, 4]
     sql, params = MS.rows_by_key_hash(side, [b"\x01" * 16, b"\x02" * 16])
     assert sql.endswith("IN (?, ?) ORDER BY 1") and params == [b"\x01" * 16, b"\x02" * 16]
 
@@ -404,13 +405,13 @@ MS_VALUES = [
     ("real", "float", 3.14, struct.pack(">d", 3.140000104904175)),  # whatever a driver widened, re-rounded
     ("date", "date", dt.date(1969, 12, 31), struct.pack(">q", -1)),
     ("time", "time", dt.time(23, 59, 59, 999999), struct.pack(">q", 86_399_999_999)),
-    ("datetime2", "timestamp", dt.datetime(2024, 1, 2, 3, 4, 5, 123456), struct.pack(">q", 1_704_164_645_123_456)),
+    ("datetime2", "timestamp", dt.datetime(2024, 1, 2, 3, 4, 5, 123456), struct.pack(">q", 1_704_164_645_123_456 - Y2K)),
     # datetime keeps 1/300 s: pyodbc shows .003333, the pipeline carries .003
-    ("datetime", "timestamp", dt.datetime(2024, 1, 1, 0, 0, 0, 3333), struct.pack(">q", 1_704_067_200_003_000)),
-    ("datetime", "timestamp", dt.datetime(2024, 1, 1, 0, 0, 0, 6667), struct.pack(">q", 1_704_067_200_007_000)),
-    ("datetime", "timestamp", dt.datetime(2024, 1, 1, 23, 59, 59, 997000), struct.pack(">q", 1_704_153_599_997_000)),
+    ("datetime", "timestamp", dt.datetime(2024, 1, 1, 0, 0, 0, 3333), struct.pack(">q", 1_704_067_200_003_000 - Y2K)),
+    ("datetime", "timestamp", dt.datetime(2024, 1, 1, 0, 0, 0, 6667), struct.pack(">q", 1_704_067_200_007_000 - Y2K)),
+    ("datetime", "timestamp", dt.datetime(2024, 1, 1, 23, 59, 59, 997000), struct.pack(">q", 1_704_153_599_997_000 - Y2K)),
     ("datetimeoffset", "timestamptz", datetimeoffset_from_odbc(_dto(2024, 1, 2, 5, 4, 5, 500000000, 2, 0)),
-     struct.pack(">q", 1_704_164_645_500_000)),
+     struct.pack(">q", 1_704_164_645_500_000 - Y2K)),
     ("char", "char", "abc       ", b"abc"),
     ("nchar", "char", "\U0001F600" + " " * 8, "\U0001F600".encode()),
     ("nvarchar", "text", "Zoë 😀 e\u0301", "Zoë 😀 e\u0301".encode()),
@@ -445,3 +446,18 @@ def test_stream_cursors():
     first, second = PG.stream_cursor(Conn()), PG.stream_cursor(Conn())
     assert first.name.startswith("sluice_reconcile_") and first.name != second.name and first.itersize == 5000
     assert MS.stream_cursor(Conn()).name is None
+
+
+@pytest.mark.parametrize("dialect, hashed", [
+    (PG, "('x' || md5(CASE WHEN _ek0 IS NULL THEN '\\x00'::bytea ELSE '\\x01'::bytea || int4send(length(_ek0)) "
+         "|| _ek0 END))::bit(32)::int8 AS _bs"),
+    (MS, "CAST(SUBSTRING(HASHBYTES('MD5', CASE WHEN [k] IS NULL THEN 0x00 ELSE 0x01 + "),
+], ids=["pg", "mssql"])
+def test_bucket_source_hashes_keys_that_are_not_one_integer(dialect, hashed):
+    text = (ColumnInfo("k", "text" if dialect is PG else "nvarchar"), Kind("text"))
+    integer = (ColumnInfo("id", "int8" if dialect is PG else "bigint"), Kind("int"))
+    for key in ((text,), (integer, integer)):
+        sql, _ = dialect.bucket_digests(Side("dbo", "t", key, ()), 16)
+        assert "AS bigint), 0) AS _bs" not in sql and "::int8, 0) AS _bs" not in sql
+    sql, _ = dialect.bucket_digests(Side("dbo", "t", (text,), ()), 16)
+    assert hashed in sql
