@@ -15,8 +15,11 @@ description:
     with the collection's reconciliation engine (see C(docs/reconcile.md)).
   - Rows are hashed into buckets server-side and only per-bucket aggregates cross the network; in
     O(mode=full) the differing buckets are drilled into down to keys and columns.
-  - The comparison is read-only, so the module never reports a change. It runs in check mode too; only the
-    report files (O(json_path), O(html_path), O(metrics_path)) are not written then.
+  - The comparison is read-only. It runs in check mode too; only the report files (O(json_path), O(html_path),
+    O(metrics_path)) are not written then.
+  - With O(repair) the rows a O(mode=full) run found are repaired afterwards (the module then reports a change) by
+    Debezium incremental snapshot signals for the missing and different keys, and/or direct upserts and deletes
+    on the PostgreSQL target. In check mode the repair is planned and returned in RV(repair_plan), not run.
   - >-
     Runs wherever the task runs, typically the controller with C(delegate_to: localhost); that host needs
     network access to both databases.
@@ -28,9 +31,10 @@ requirements:
 attributes:
   check_mode:
     support: full
-    description: Runs the (read-only) comparison; writes no report files.
+    description: Runs the (read-only) comparison and plans the repair; writes no report files, repairs nothing.
   diff_mode:
-    support: none
+    support: full
+    description: The planned repair statements are shown as the diff.
 options:
   source:
     description:
@@ -132,6 +136,24 @@ options:
         difference, or the number of differing buckets, at least 1).
     type: int
     default: 0
+  repair:
+    description:
+      - Repair methods to apply after the comparison; needs O(mode=full).
+      - V(signal) inserts Debezium C(execute-snapshot) signals (incremental, C(additional-conditions) selecting
+        exactly the missing and different keys) into the source's O(signal_table); rows only in the target are
+        listed as needing V(direct).
+      - V(direct) upserts the missing and different rows (the compared columns, from the source) into the
+        PostgreSQL target and deletes the rows only in the target, in one transaction per table. With both
+        methods the snapshot refills and V(direct) only deletes.
+      - A table whose key lists were truncated (see O(max_keys)) is not repaired and reported as an error.
+    type: list
+    elements: str
+    choices: [signal, direct]
+    default: []
+  signal_table:
+    description: The source's Debezium signal table (C(schema.table)), for O(repair=[signal]).
+    type: str
+    default: dbo.debezium_signal
   json_path:
     description: Write the JSON report (the engine's report plus run metadata) to this path on the managed host.
     type: path
@@ -228,6 +250,12 @@ report:
     totals: {tables: 1, consistent: 1, different: 0, error: 0}
     tables: []
     run: {started: "2024-05-01T03:00:00.000Z", finished: "2024-05-01T03:00:01.250Z", duration_seconds: 1.25}
+repair_plan:
+  description: The repair statements, planned (check mode) or run, with a sample of their parameters.
+  returned: when O(repair) is set and a table differs
+  type: list
+  elements: str
+  sample: ["[source] snapshot signal for 2 key(s) of shop.dbo.orders\n  INSERT INTO [dbo].[debezium_signal] ..."]
 files:
   description: Report files written (none in check mode).
   returned: when the comparison ran
@@ -241,7 +269,7 @@ import traceback
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
-from ansible_collections.sluice.cdc.plugins.module_utils.reconcile import connections, engine, outputs
+from ansible_collections.sluice.cdc.plugins.module_utils.reconcile import connections, engine, outputs, repair
 
 try:
     import psycopg  # noqa: F401
@@ -285,6 +313,8 @@ def argument_spec():
         recheck_delay=dict(type='float', default=0.0),
         max_keys=dict(type='int', default=1000),
         nfc=dict(type='bool', default=False),
+        repair=dict(type='list', elements='str', choices=list(repair.METHODS), default=[]),
+        signal_table=dict(type='str', default='dbo.debezium_signal'),
         fail_on_differences=dict(type='int', default=0),
         json_path=dict(type='path'),
         html_path=dict(type='path'),
@@ -311,6 +341,8 @@ def validate(params):
         raise ParamError('buckets and workers must be at least 1')
     if params['max_keys'] < 0 or params['recheck_delay'] < 0:
         raise ParamError('max_keys and recheck_delay must not be negative')
+    if params['repair'] and params['mode'] != 'full':
+        raise ParamError('repair needs mode=full (the exact differing keys)')
     if params['fail_on_differences'] < -1:
         raise ParamError('fail_on_differences must be -1 (never), 0 (any difference) or a positive threshold')
     return [t.strip() if isinstance(t, str) else t for t in tables]
@@ -343,6 +375,12 @@ def failure(report, threshold):
     return None
 
 
+def repaired(report):
+    """Whether a repair changed (or in check mode would change) anything."""
+    return any(t.get('repair') and (t['repair']['signals'] or t['repair']['upserts'] or t['repair']['deletes'])
+               for t in report['tables'])
+
+
 def write_files(params, doc):
     written = []
     for option, writer in (('json_path', outputs.write_json), ('html_path', outputs.write_html),
@@ -362,12 +400,17 @@ def run(module):
     except (ParamError, connections.ConfigError) as e:
         module.fail_json(msg=str(e), changed=False)
     started = time.time()
+    differing, plan = [], []
     try:
         report = engine.reconcile(source, target, tables, mode=params['mode'], buckets=params['buckets'],
                                   workers=params['workers'], recheck_delay=params['recheck_delay'],
-                                  max_keys=params['max_keys'], nfc=params['nfc'])
+                                  max_keys=params['max_keys'], nfc=params['nfc'], differing_rows=differing)
     except (ValueError, KeyError, TypeError, LookupError) as e:
         module.fail_json(msg='invalid table specification: %s' % e, changed=False)
+    if params['repair'] and report['status'] == 'different':
+        repair.repair_report(report, differing, source, target, params['repair'], params['signal_table'],
+                             dry_run=module.check_mode, echo=plan.append)
+        report = engine.summarize(report['tables'], report['mode'], report['buckets'])
     doc = outputs.document(report, started, time.time(), tables)
     files = []
     if not module.check_mode:
@@ -376,8 +419,12 @@ def run(module):
         except OSError as e:
             module.fail_json(msg='cannot write a report file: %s' % e, changed=False, report=doc,
                              exit_status=report['exit_status'], summary=outputs.summary(report))
-    result = dict(changed=False, exit_status=report['exit_status'], summary=outputs.summary(report), report=doc,
-                  files=files)
+    result = dict(changed=repaired(report), exit_status=report['exit_status'], summary=outputs.summary(report),
+                  report=doc, files=files)
+    if plan:
+        result['repair_plan'] = plan
+        if module._diff:
+            result['diff'] = dict(before='', after='\n'.join(plan) + '\n')
     msg = failure(report, params['fail_on_differences'])
     if msg:
         module.fail_json(msg=msg, **result)

@@ -16,8 +16,11 @@ bytes; ``DATEDIFF_BIG``). The ``nfc`` option has no SQL Server equivalent (no Un
 from __future__ import annotations
 
 import datetime as _dt
+import decimal
 import itertools
+import math
 import struct
+import uuid
 from dataclasses import dataclass
 
 from .normalize import FIXED_WIDTH
@@ -130,6 +133,39 @@ class Dialect:
     def canonical_rows(self, side: Side):
         """Rows (key frames, row frames, key hash, bucket source, row hash): to test against normalize.py."""
         raise NotImplementedError
+
+    # --- repair (repair.py) ---------------------------------------------------------------------------------------
+    def current_database(self):
+        raise NotImplementedError
+
+    def data_collection(self, database: str | None, schema: str, table: str) -> str:
+        """Debezium's name of a table in signals (``signal.data.collection`` style)."""
+        raise NotImplementedError
+
+    def signal_insert(self, signal_table: str):
+        """INSERT of one signal row (id, type, data) into the Debezium signal table "schema.table"."""
+        schema, dot, table = signal_table.partition(".")
+        ref = self.table_ref(schema, table) if dot else self.table_ref(self.default_schema, signal_table)
+        p = self.placeholder
+        return f"INSERT INTO {ref} (id, type, data) VALUES ({p}, {p}, {p})"
+
+    def literal(self, value, info: ColumnInfo) -> str:
+        """A key value as SQL literal text, for Debezium's snapshot filter (which is SQL text, not bound)."""
+        raise NotImplementedError
+
+    def key_filter(self, key_infos, key_values) -> str:
+        """SQL selecting exactly the given keys: ``k IN (...)``, or ``(a = .. AND b = ..) OR ...``."""
+        names = [self.quote(c.name) for c in key_infos]
+        if len(names) == 1:
+            return f"{names[0]} IN ({', '.join(self.literal(k[0], key_infos[0]) for k in key_values)})"
+        return " OR ".join("(" + " AND ".join(f"{n} = {self.literal(v, c)}" for n, v, c in zip(names, k, key_infos))
+                           + ")" for k in key_values)
+
+    def upsert(self, schema: str, table: str, key_names, column_names) -> str:
+        raise Unsupported(f"direct repair writes to PostgreSQL targets only, not {self.name}")
+
+    def delete(self, schema: str, table: str, key_names) -> str:
+        raise Unsupported(f"direct repair writes to PostgreSQL targets only, not {self.name}")
 
     # --- catalog ------------------------------------------------------------------------------------------------
     def catalog_columns(self, schema: str, table: str):
@@ -304,6 +340,32 @@ class PostgresDialect(Dialect):
                f"FROM ({self._inner(side)}) r ORDER BY 3")
         return sql, []
 
+    def current_database(self):
+        return "SELECT current_database()", []
+
+    def data_collection(self, database, schema, table):
+        return f"{schema}.{table}"  # Debezium's PostgreSQL connector: schema.table
+
+    def literal(self, value, info):
+        # psycopg renders literals with the server's quoting rules (E'' escapes, ::type casts where needed).
+        from psycopg import sql  # noqa: PLC0415 - the driver is needed only here
+        if isinstance(value, float) and value != value:
+            raise Unsupported(f"key column {info.name}: NaN cannot be selected by a filter")
+        return sql.Literal(value).as_string(None)
+
+    def upsert(self, schema, table, key_names, column_names):
+        q = self.quote
+        names = [q(n) for n in list(key_names) + list(column_names)]
+        update = (f"DO UPDATE SET {', '.join(f'{q(c)} = EXCLUDED.{q(c)}' for c in column_names)}"
+                  if column_names else "DO NOTHING")
+        return (f"INSERT INTO {self.table_ref(schema, table)} ({', '.join(names)}) "
+                f"VALUES ({', '.join(['%s'] * len(names))}) ON CONFLICT ({', '.join(q(k) for k in key_names)}) "
+                f"{update}")
+
+    def delete(self, schema, table, key_names):
+        where = " AND ".join(f"{self.quote(k)} = %s" for k in key_names)
+        return f"DELETE FROM {self.table_ref(schema, table)} WHERE {where}"
+
     def catalog_columns(self, schema, table):
         # Domains are not resolved to their base type: reported as unsupported rather than guessed.
         sql = ("SELECT a.attname, t.typname, CASE WHEN t.typname = 'numeric' AND a.atttypmod >= 4 "
@@ -454,6 +516,37 @@ class SqlServerDialect(Dialect):
         sql = (f"SELECT _kf, {self._row_frames(side)}, {self.md5('_kf')}, _bs, {self._hash64(self._row_frames(side))} "
                f"FROM ({self._inner(side)}) r ORDER BY 3")
         return sql, []
+
+    def current_database(self):
+        return "SELECT DB_NAME()", []
+
+    def data_collection(self, database, schema, table):
+        if not database:
+            raise ValueError("the SQL Server data collection name needs the database name")
+        return f"{database}.{schema}.{table}"  # Debezium's SQL Server connector: database.schema.table
+
+    def literal(self, value, info):
+        if isinstance(value, bool):
+            return "1" if value else "0"
+        if isinstance(value, int):
+            return str(value)
+        if isinstance(value, decimal.Decimal) and value.is_finite():
+            return format(value, "f")
+        if isinstance(value, float) and math.isfinite(value):
+            return repr(value)
+        if isinstance(value, str):
+            if "\x00" in value:
+                raise Unsupported(f"key column {info.name}: a NUL character cannot be written as a literal")
+            return "N'" + value.replace("'", "''") + "'"
+        if isinstance(value, uuid.UUID):
+            return f"'{value}'"
+        if isinstance(value, _dt.datetime):
+            return f"'{value.isoformat(timespec='microseconds')}'"
+        if isinstance(value, (_dt.date, _dt.time)):
+            return f"'{value.isoformat()}'"
+        if isinstance(value, (bytes, bytearray, memoryview)):
+            return "0x" + bytes(value).hex().upper()
+        raise Unsupported(f"key column {info.name}: no SQL Server literal for {type(value).__name__} {value!r}")
 
     def catalog_columns(self, schema, table):
         # TYPE_NAME(system_type_id): alias types resolve to their base type; money's scale is 4.

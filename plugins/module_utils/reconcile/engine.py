@@ -4,7 +4,8 @@
 """Reconciliation engine: proves the target holds exactly the source's rows, or names every differing key.
 
 Collation-independent by construction: rows are never ordered or ranged by their key values. Each row's
-canonical key bytes are hashed (MD5, see normalize.py); the hash picks one of N buckets, and both engines
+canonical key bytes are hashed (MD5, see normalize.py; a single integer key is used as is); that picks one of N
+buckets, and both engines
 aggregate per bucket (row count, sum of 64-bit row hashes mod 2**64) server-side. Only differing buckets are
 drilled into, streaming both sides ordered by the binary key hash (same order on every engine) and merging.
 
@@ -44,6 +45,7 @@ from typing import Any, Callable
 
 from .dialects import Dialect, Side, Unsupported
 from .normalize import display
+from .repair import DifferingRows
 from .typemap import ColumnInfo, Incompatible, pair
 
 MODES = ("count", "checksum", "full")
@@ -66,17 +68,22 @@ def exit_status(report: dict) -> int:
 
 
 def reconcile(source: Endpoint, target: Endpoint, tables, mode: str = "checksum", buckets: int = 1024,
-              workers: int = 2, recheck_delay: float = 0.0, max_keys: int = 1000, nfc: bool = False) -> dict:
-    """Compare each table of ``tables`` (dicts, see ``TableSpec.from_spec``) between source and target."""
+              workers: int = 2, recheck_delay: float = 0.0, max_keys: int = 1000, nfc: bool = False,
+              differing_rows: list | None = None) -> dict:
+    """Compare each table of ``tables`` (dicts, see ``TableSpec.from_spec``) between source and target.
+    ``differing_rows``: a list that receives one ``repair.DifferingRows`` per table (full mode), for repair."""
     if mode not in MODES:
         raise ValueError(f"mode must be one of {MODES}, not {mode!r}")
     if int(buckets) < 1:
         raise ValueError("buckets must be at least 1")
     options = dict(mode=mode, buckets=int(buckets), recheck_delay=float(recheck_delay), max_keys=int(max_keys))
     specs = [TableSpec.from_spec(t, source.dialect, target.dialect, nfc) for t in tables]
+    runs = [_TableRun(source, target, s, **options) for s in specs]
     with ThreadPoolExecutor(max(1, int(workers)), thread_name_prefix="reconcile-table") as pool:
-        results = list(pool.map(lambda s: _TableRun(source, target, s, **options).run(), specs))
-    return _summary(results, mode, int(buckets))
+        results = list(pool.map(lambda run: run.run(), runs))
+    if differing_rows is not None:
+        differing_rows.extend(run.differing_rows() for run in runs)
+    return summarize(results, mode, int(buckets))
 
 
 @dataclass(frozen=True)
@@ -360,6 +367,17 @@ class _TableRun:
         r["extra_in_target_count"] = self._counts["extra"]
         r["different_count"] = self._counts["different"]
 
+    def differing_rows(self) -> DifferingRows:
+        """The differing rows with their raw values (drill-down layout), complete only when nothing was
+        truncated and no error occurred."""
+        pending = getattr(self, "_pending", {})
+        by_kind = {k: [(s, t) for kind, s, t in pending.values() if kind == k] for k in ("missing", "extra",
+                                                                                    "different")}
+        r = self.report
+        return DifferingRows(r["table"], self.spec.source, self.spec.target, getattr(self, "pairs", ((), ())),
+                             by_kind["missing"], by_kind["extra"], by_kind["different"],
+                             complete=not (r["truncated"] or r["errors"]) and self.mode == "full")
+
     @property
     def _detail_width(self):
         """Length of a drill-down row: key hash, row md5, column md5s, raw keys (no raw values)."""
@@ -454,7 +472,7 @@ class _Prefetch:
         self._thread.join()
 
 
-def _summary(results, mode, buckets) -> dict:
+def summarize(results, mode, buckets) -> dict:
     totals = {"tables": len(results), "consistent": 0, "different": 0, "error": 0, "rows_source": 0,
               "rows_target": 0, "missing_in_target": 0, "extra_in_target": 0, "different_rows": 0,
               "rechecked_resolved": 0}

@@ -125,3 +125,29 @@ def test_config_file_and_usage_errors(pg_cluster, tables, tmp_path):
     ]:
         r = subprocess.run([sys.executable, str(CLI), *args], capture_output=True, text=True, timeout=60)
         assert r.returncode == 2 and message in r.stderr, (args, r.stderr)
+
+
+def test_repair_direct_dry_run_then_for_real(db, pg_cluster, tables, tmp_path):
+    db("dst", "DELETE FROM cli_customers WHERE id IN (10, 20)")
+    db("dst", "UPDATE cli_customers SET balance = 0 WHERE id = 30")
+    db("dst", "INSERT INTO cli_customers VALUES (9001, 'ghost', 1)")
+    dry = cli(pg_cluster, "--tables", "public.cli_customers", "--repair", "direct", "--dry-run",
+              "--json", str(tmp_path / "dry.json"))
+    assert dry.returncode == 1, dry.stderr
+    assert "[target] upsert 3 row(s) into public.cli_customers" in dry.stderr
+    assert "[target] delete 1 row(s) only in public.cli_customers" in dry.stderr
+    assert json.loads((tmp_path / "dry.json").read_text())["tables"][0]["repair"]["dry_run"] is True
+    assert db("dst", "SELECT count(*) FROM cli_customers").fetchone()[0] == 499  # nothing changed
+    done = cli(pg_cluster, "--tables", "public.cli_customers", "--repair", "direct", "--quiet")
+    assert done.returncode == 1, done.stderr  # the run found differences; the repair then fixed them
+    again = cli(pg_cluster, "--tables", "public.cli_customers", "--mode", "full", "--quiet")
+    assert again.returncode == 0, again.stderr
+
+
+def test_repair_usage_errors(pg_cluster, tables):
+    p = cli(pg_cluster, "--tables", "public.cli_customers", "--repair", "magic")
+    assert p.returncode == 2 and "unknown method(s) magic" in p.stderr
+    p = cli(pg_cluster, "--tables", "public.cli_customers", "--repair", "direct", "--mode", "checksum")
+    assert p.returncode == 2 and "--repair needs --mode full" in p.stderr
+    p = cli(pg_cluster, "--tables", "public.cli_customers", "--dry-run")
+    assert p.returncode == 2 and "--dry-run applies to --repair" in p.stderr

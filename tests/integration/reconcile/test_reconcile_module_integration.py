@@ -29,6 +29,45 @@ def accounts(db):
         db(d, "DROP TABLE IF EXISTS mod_accounts")
 
 
+def conn(pg_cluster, database):
+    return {"engine": "postgresql", "host": "127.0.0.1", "port": pg_cluster["port"], "database": database,
+            "user": "postgres", "password": "unused"}
+
+
+def run_main(args, capsys, check_mode=False, diff=False):
+    if check_mode:
+        args = dict(args, _ansible_check_mode=True)
+    if diff:
+        args = dict(args, _ansible_diff=True)
+    with patch_module_args(args):
+        with pytest.raises(SystemExit) as exc:
+            mod.main()
+    return exc.value.code, json.loads(capsys.readouterr().out)
+
+
+def test_repair_check_mode_plans_then_direct_repair_changes(db, pg_cluster, accounts, capsys):
+    args = {"source": conn(pg_cluster, "src"), "target": conn(pg_cluster, "dst"), "tables": ["mod_accounts"],
+            "mode": "full", "buckets": 32, "fail_on_differences": -1, "repair": ["direct"]}
+    code, result = run_main(args, capsys, check_mode=True, diff=True)
+    assert code == 0 and result["changed"] is True, result
+    assert result["repair_plan"][0].startswith("[target] upsert 1 row(s) into public.mod_accounts")
+    assert 'INSERT INTO "public"."mod_accounts"' in result["diff"]["after"]
+    assert db("dst", "SELECT count(*) FROM mod_accounts WHERE id = 17").fetchone()[0] == 0  # check mode: untouched
+    code, result = run_main(args, capsys)
+    assert code == 0 and result["changed"] is True
+    assert result["report"]["tables"][0]["repair"]["upserts"] == 1
+    assert db("dst", "SELECT owner FROM mod_accounts WHERE id = 17").fetchone()[0] == "o17"
+    code, result = run_main(args, capsys)  # consistent now: nothing to repair, no change
+    assert code == 0 and result["changed"] is False and result["exit_status"] == 0 and "repair_plan" not in result
+
+
+def test_repair_needs_full_mode(pg_cluster, accounts, capsys):
+    args = {"source": conn(pg_cluster, "src"), "target": conn(pg_cluster, "dst"), "tables": ["mod_accounts"],
+            "mode": "checksum", "repair": ["signal"]}
+    code, result = run_main(args, capsys)
+    assert code == 1 and result["msg"] == "repair needs mode=full (the exact differing keys)"
+
+
 def test_main_against_postgres(pg_cluster, accounts, tmp_path, capsys):
     def conn(database):
         return {"engine": "postgresql", "host": "127.0.0.1", "port": pg_cluster["port"], "database": database,

@@ -34,7 +34,8 @@ def engine_report(*tables):
 
 def params(**kw):
     base = {"source": SRC, "target": DST, "tables": ["dbo.orders"], "mode": "checksum", "buckets": 1024,
-            "workers": 2, "recheck_delay": 0.0, "max_keys": 1000, "nfc": False, "fail_on_differences": 0}
+            "workers": 2, "recheck_delay": 0.0, "max_keys": 1000, "nfc": False, "fail_on_differences": 0,
+            "repair": [], "signal_table": "dbo.debezium_signal"}
     base.update(kw)
     return base
 
@@ -55,6 +56,7 @@ def test_validate():
     ({"max_keys": -1}, "must not be negative"),
     ({"recheck_delay": -1.0}, "must not be negative"),
     ({"fail_on_differences": -2}, "fail_on_differences"),
+    ({"repair": ["direct"]}, "repair needs mode=full"),
 ])
 def test_validate_errors(overrides, message):
     with pytest.raises(mod.ParamError, match=message):
@@ -122,7 +124,7 @@ def test_main_consistent_writes_files(run_main, tmp_path):
     assert "<html" in open(paths["html_path"]).read()
     (call,) = run_main.calls
     assert call["options"] == {"mode": "full", "buckets": 64, "workers": 3, "recheck_delay": 2.0, "max_keys": 10,
-                               "nfc": True}
+                               "nfc": True, "differing_rows": []}
     assert call["tables"] == ["dbo.orders"]
     assert call["source"].dialect.name == "sqlserver" and call["target"].dialect.name == "postgresql"
     assert "s3cret" not in r["_out"]  # passwords are no_log
