@@ -193,6 +193,19 @@ class Connection:
             cursor.close()
         self.executed.append(stmt)
 
+    def execute_atomically(self, stmts):
+        """Run the statements in one transaction, all or none (DDL is transactional in SQL Server)."""
+        self.conn.autocommit = False
+        try:
+            for stmt in stmts:
+                self.execute(stmt)
+            self.conn.commit()
+        except Exception:
+            self.conn.rollback()
+            raise
+        finally:
+            self.conn.autocommit = True
+
     def close(self):
         self.conn.close()
 
@@ -322,6 +335,30 @@ HEARTBEAT_COLUMNS = 'id INT PRIMARY KEY, ts DATETIME2(7) NOT NULL'
 
 def s_create_table(schema, table, columns):
     return Statement('CREATE TABLE %s (%s)' % (qualified(schema, table), columns), ())
+
+
+# The schema change of a rotation is marked on its table, in the DDL's transaction, with the new capture instance's
+# name: a rerun after an interruption sees the DDL applied and does not apply it twice.
+SCHEMA_CHANGE_PROPERTY = 'sluice_schema_change'
+
+
+def q_schema_change_marker(schema, table):
+    return Statement('SELECT CAST(ep.value AS nvarchar(128)) AS value FROM sys.extended_properties AS ep '
+                     'WHERE ep.class = 1 AND ep.major_id = OBJECT_ID(?) AND ep.minor_id = 0 AND ep.name = ?',
+                     (qualified(schema, table), SCHEMA_CHANGE_PROPERTY))
+
+
+def s_mark_schema_change(schema, table, new_instance, update):
+    proc = 'sys.sp_updateextendedproperty' if update else 'sys.sp_addextendedproperty'
+    return Statement("EXEC %s @name = ?, @value = ?, @level0type = N'SCHEMA', @level0name = ?, "
+                     "@level1type = N'TABLE', @level1name = ?" % proc,
+                     (SCHEMA_CHANGE_PROPERTY, new_instance, schema, table))
+
+
+def read_schema_change_marker(conn, schema, table):
+    """The capture instance name of the last schema change applied through Sluice to the table, or None."""
+    rows = conn.query(q_schema_change_marker(schema, table))
+    return rows[0]['value'] if rows else None
 
 
 def s_seed_heartbeat(schema, table):

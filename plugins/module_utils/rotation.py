@@ -124,7 +124,9 @@ def remaining_steps(state):
 
 STEP_TEXT = {
     'preflight': 'check the table has one capture instance (or is mid-rotation) and nothing blocks the rotation',
-    'apply_ddl': 'apply the schema change to {table} (your migration tool; then rerun with schema_change_ddl_applied=true)',
+    'apply_ddl': 'apply the schema change to {table}: schema_change_ddl in one transaction with the marker '
+                 '(extended property sluice_schema_change = {new!r}), or your migration tool and then '
+                 'schema_change_ddl_applied=true',
     'create_new_instance': 'EXEC sys.sp_cdc_enable_table @source_schema = {schema!r}, @source_name = {name!r}, '
                            '@role_name = {role}, @capture_instance = {new!r}, @supports_net_changes = 0',
     'wait_connector_switched': "wait until the connector's committed LSN >= start LSN of {new} (heartbeats move it)",

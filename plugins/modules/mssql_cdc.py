@@ -111,6 +111,29 @@ options:
       maxscans:
         description: Scan cycles executed before the job pauses for O(capture_job.pollinginterval).
         type: int
+  schema_change:
+    description:
+      - With O(state=present), apply a schema change (DDL) to a captured table before its capture-instance
+        rotation (the schema_change playbook): the statements in O(schema_change.ddl) run in one transaction
+        together with a marker on the table (extended property C(sluice_schema_change) = O(schema_change.new_instance)).
+      - Idempotent: when the table already carries the marker for O(schema_change.new_instance) nothing runs, so a
+        rotation interrupted after its DDL does not apply it twice.
+      - The DDL is trusted SQL text from the operator (like a migration), run as given.
+    type: dict
+    suboptions:
+      table:
+        description: The table the DDL changes (C(schema.table)).
+        type: str
+        required: true
+      new_instance:
+        description: The capture instance the rotation creates after the DDL (the marker's value).
+        type: str
+        required: true
+      ddl:
+        description: DDL statements, each run separately, all in one transaction.
+        type: list
+        elements: str
+        required: true
   cleanup_job:
     description: Settings of the database's CDC cleanup job (C(sys.sp_cdc_change_job @job_type = N'cleanup')).
     type: dict
@@ -324,6 +347,24 @@ def normalize_tables(params):
     return out
 
 
+def plan_schema_change(params, current):
+    change = params.get('schema_change')
+    if not change:
+        return []
+    try:
+        key = table_key(change['table'])
+    except MssqlError as e:
+        raise PlanError('schema_change.table: %s' % e)
+    ddl = [d for d in change['ddl'] if d and d.strip()]
+    if not ddl or len(ddl) != len(change['ddl']):
+        raise PlanError('schema_change.ddl must be a list of non-empty statements')
+    marker = current.get('schema_change_marker')
+    if marker is not None and marker.lower() == change['new_instance'].lower():
+        return []
+    return [{'action': 'apply_ddl', 'table': key, 'new_instance': change['new_instance'], 'statements': len(ddl),
+             'update_marker': marker is not None}]
+
+
 def plan_tables(params, current, tables):
     plan = []
     if params['state'] == 'absent':
@@ -435,6 +476,7 @@ def compute_plan(params, current):
                 existing.add(key.lower())
             if kind == 'heartbeat' and not current.get('heartbeat_row'):
                 plan.append({'action': 'seed_heartbeat', 'table': key})
+    plan += plan_schema_change(params, current)
     missing = [t['key'] for t in tables if t['key'].lower() not in existing]
     if missing:
         raise PlanError('table(s) not found in database %s: %s' % (params['database'], ', '.join(missing)))
@@ -449,8 +491,11 @@ def statements_for(action, params):
     kind = action['action']
     if kind == 'enable_db':
         return [mssql.s_enable_db()]
-    if kind in ('create_table', 'seed_heartbeat', 'enable_table', 'disable_instance'):
+    if kind in ('create_table', 'seed_heartbeat', 'enable_table', 'disable_instance', 'apply_ddl'):
         schema, table = mssql.split_table(action['table'])
+    if kind == 'apply_ddl':
+        return [mssql.Statement(sql, ()) for sql in params['schema_change']['ddl']] + \
+            [mssql.s_mark_schema_change(schema, table, action['new_instance'], action['update_marker'])]
     if kind == 'create_table':
         cols = mssql.SIGNAL_COLUMNS if action['kind'] == 'signal' else mssql.HEARTBEAT_COLUMNS
         return [mssql.s_create_table(schema, table, cols)]
@@ -505,6 +550,10 @@ def read_state(conn, params):
         if conn.query(mssql.q_table_exists(schema, table))[0]['object_id'] is not None:
             existing.append('%s.%s' % (schema, table))
     state['existing_tables'] = existing
+    change = params.get('schema_change')
+    if change:
+        schema, table = mssql.split_table(change['table'])
+        state['schema_change_marker'] = mssql.read_schema_change_marker(conn, schema, table)
     if params.get('heartbeat_table'):
         schema, table = mssql.split_table(params['heartbeat_table'])
         state['heartbeat_row'] = ('%s.%s' % (schema, table)) in existing and \
@@ -577,8 +626,11 @@ def run(module):
     if not module.check_mode:
         for action in plan:
             try:
-                for stmt in statements_for(action, params):
-                    conn.execute(stmt)
+                if action['action'] == 'apply_ddl':
+                    conn.execute_atomically(statements_for(action, params))
+                else:
+                    for stmt in statements_for(action, params):
+                        conn.execute(stmt)
             except MssqlError as e:
                 module.fail_json(msg=str(e), changed=bool(done), plan=plan, applied=done,
                                  statements=[shown(s, params) for _a, s in statements])
@@ -617,6 +669,11 @@ def main():
         capture_job=dict(type='dict', options=dict(
             pollinginterval=dict(type='int'), maxtrans=dict(type='int'), maxscans=dict(type='int'))),
         cleanup_job=dict(type='dict', options=dict(retention=dict(type='int'))),
+        schema_change=dict(type='dict', options=dict(
+            table=dict(type='str', required=True),
+            new_instance=dict(type='str', required=True),
+            ddl=dict(type='list', elements='str', required=True),
+        )),
         reader=dict(type='dict', options=dict(
             login=dict(type='str', required=True),
             password=dict(type='str', no_log=True),

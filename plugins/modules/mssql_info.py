@@ -68,7 +68,10 @@ options:
         type: str
         required: true
       ddl_applied:
-        description: Whether the schema change has been applied to the table.
+        description:
+          - Whether the schema change has been applied to the table (by the operator's own migration tool).
+          - Not needed when it was applied by M(sluice.cdc.mssql_cdc) O(sluice.cdc.mssql_cdc#module:schema_change):
+            the table's marker for O(rotation.new_instance) counts as applied.
         type: bool
         default: false
       connector_offsets:
@@ -127,7 +130,7 @@ rotation:
   description:
     - Rotation state (C(preflight), C(apply_ddl), C(create_new_instance), C(wait_connector_switched),
       C(drop_old_instance) or C(done)) with C(old_instance), C(new_instance), C(new_start_lsn), C(connector_lsn),
-      C(msg) and C(steps) (one line per remaining step, the current one marked C(->)).
+      C(ddl_marker) (the table's schema-change marker, or null), C(msg) and C(steps) (one line per remaining step, the current one marked C(->)).
   returned: when O(rotation) is given
   type: dict
   sample:
@@ -159,14 +162,17 @@ def make_connection(params):
     return mssql.connect(params)
 
 
-def rotation_state(spec, cdc):
-    """The rotation state of ``spec['table']`` from the CDC state and the connector's offsets."""
+def rotation_state(spec, cdc, marker=None):
+    """The rotation state of ``spec['table']`` from the CDC state, the table's schema-change marker (see
+    mssql_cdc's schema_change) and the connector's offsets."""
     schema, table = mssql.split_table(spec['table'])
     key = '%s.%s' % (schema, table)
     instances = next((v for k, v in (cdc.get('tables') or {}).items() if k.lower() == key.lower()), [])
     position = rot.connector_lsn(spec.get('connector_offsets'), cdc.get('database'))
+    marked = marker is not None and marker.lower() == spec['new_instance'].lower()
     state = rot.current_state({'table': key, 'new_instance': spec['new_instance'], 'instances': instances,
-                               'ddl_applied': spec.get('ddl_applied'), 'connector_lsn': position})
+                               'ddl_applied': spec.get('ddl_applied') or marked, 'connector_lsn': position})
+    state['ddl_marker'] = marker
     state['connector_lsn'] = position
     state['steps'] = rot.describe(state, spec.get('role_name'))
     return state
@@ -190,7 +196,8 @@ def run(module):
         result['findings'] = mssql.preflight_findings(facts, settings)
     if params.get('rotation') is not None:
         try:
-            result['rotation'] = rotation_state(params['rotation'], cdc)
+            marker = mssql.read_schema_change_marker(conn, *mssql.split_table(params['rotation']['table']))
+            result['rotation'] = rotation_state(params['rotation'], cdc, marker)
         except (RotationError, MssqlError) as e:
             module.fail_json(msg=str(e), server=server, cdc=cdc)
     module.exit_json(**result)

@@ -104,8 +104,9 @@ def test_describe_dry_run_prints_every_step():
     lines = rotation.describe(current_state(facts([OLD])), role_name='cdc_reader')
     assert lines == [
         '   preflight: check the table has one capture instance (or is mid-rotation) and nothing blocks the rotation',
-        '-> apply_ddl: apply the schema change to dbo.orders (your migration tool; then rerun with '
-        'schema_change_ddl_applied=true)',
+        "-> apply_ddl: apply the schema change to dbo.orders: schema_change_ddl in one transaction with the marker "
+        "(extended property sluice_schema_change = 'dbo_orders_v2'), or your migration tool and then "
+        "schema_change_ddl_applied=true",
         "   create_new_instance: EXEC sys.sp_cdc_enable_table @source_schema = 'dbo', @source_name = 'orders', "
         "@role_name = 'cdc_reader', @capture_instance = 'dbo_orders_v2', @supports_net_changes = 0",
         "   wait_connector_switched: wait until the connector's committed LSN >= start LSN of dbo_orders_v2 "

@@ -62,6 +62,12 @@ class FakeConn:
     def cursor(self):
         return FakeCursor(self)
 
+    def commit(self):
+        self.sent.append(('COMMIT', ()))
+
+    def rollback(self):
+        self.sent.append(('ROLLBACK', ()))
+
     def writes(self):
         return [(s, p) for s, p in self.sent if not s.startswith('SELECT')]
 
@@ -526,3 +532,63 @@ def test_predict_disable_keeps_other_tables():
     after = mssql_cdc.predict(current, [{'action': 'disable_instance', 'table': 'dbo.orders', 'capture_instance': 'A'}])
     assert [i['capture_instance'] for i in after['tables']['dbo.orders']] == ['b']
     assert current['tables']['dbo.orders'][0]['capture_instance'] == 'a'
+
+
+# -- schema change (DDL + marker in one transaction) ------------------------------------------------
+
+DDL = ['ALTER TABLE dbo.orders ADD note nvarchar(200) NULL', 'CREATE INDEX ix_note ON dbo.orders (note)']
+MARK = ("EXEC sys.sp_addextendedproperty @name = ?, @value = ?, @level0type = N'SCHEMA', @level0name = ?, "
+        "@level1type = N'TABLE', @level1name = ?")
+
+
+def with_marker(value, **kw):
+    responses = server(instances=[('orders', 'dbo_orders', LSN1)], **kw)
+    responses['SELECT CAST(ep.value'] = [{'value': value}] if value else []
+    return FakeConn(responses)
+
+
+def test_schema_change_applies_ddl_and_marker_atomically_then_the_new_instance(run_main):
+    fake = with_marker(None)
+    change = {'table': 'dbo.orders', 'new_instance': 'dbo_orders_v2', 'ddl': DDL}
+    result = run_main({'schema_change': change,
+                       'tables': [{'name': 'dbo.orders', 'capture_instance': 'dbo_orders_v2'}]}, fake)
+    assert result['_rc'] == 0 and result['changed'] is True
+    assert [a['action'] for a in result['plan']] == ['apply_ddl', 'enable_table']
+    assert fake.writes() == [
+        (DDL[0], ()), (DDL[1], ()), (MARK, ('sluice_schema_change', 'dbo_orders_v2', 'dbo', 'orders')), ('COMMIT', ()),
+        ('EXEC sys.sp_cdc_enable_table @source_schema = ?, @source_name = ?, @role_name = ?, @capture_instance = ?, '
+         '@supports_net_changes = 0', ('dbo', 'orders', None, 'dbo_orders_v2'))]
+    marker_query = [p for s, p in fake.sent if s.startswith('SELECT CAST(ep.value')]
+    assert marker_query == [('[dbo].[orders]', 'sluice_schema_change')]
+
+
+def test_schema_change_already_marked_is_a_no_op_and_an_old_marker_is_updated(run_main):
+    change = {'table': 'orders', 'new_instance': 'DBO_ORDERS_V2', 'ddl': DDL}
+    fake = with_marker('dbo_orders_v2')
+    result = run_main({'schema_change': change}, fake)
+    assert result['_rc'] == 0 and result['changed'] is False and fake.writes() == []
+    fake = with_marker('dbo_orders_v1')
+    result = run_main({'schema_change': change}, fake)
+    assert result['changed'] is True and fake.writes()[2][0].startswith('EXEC sys.sp_updateextendedproperty')
+
+
+def test_schema_change_failure_rolls_back_and_check_mode_writes_nothing(run_main):
+    fake = with_marker(None)
+    fake.fail_on = 'CREATE INDEX'
+    result = run_main({'schema_change': {'table': 'dbo.orders', 'new_instance': 'v2', 'ddl': DDL}}, fake)
+    assert result['_rc'] == 1 and 'statement failed: CREATE INDEX' in result['msg'] and result['applied'] == []
+    assert fake.writes() == [(DDL[0], ()), (DDL[1], ()), ('ROLLBACK', ())]
+    fake = with_marker(None)
+    result = run_main({'schema_change': {'table': 'dbo.orders', 'new_instance': 'v2', 'ddl': DDL}}, fake, check=True)
+    assert result['changed'] is True and result['plan'][0]['action'] == 'apply_ddl' and fake.writes() == []
+    assert [s['sql'] for s in result['statements']] == DDL + [MARK]
+
+
+@pytest.mark.parametrize('change, message', [
+    ({'table': 'dbo.orders', 'new_instance': 'v2', 'ddl': []}, 'non-empty statements'),
+    ({'table': 'dbo.orders', 'new_instance': 'v2', 'ddl': ['  ']}, 'non-empty statements'),
+    ({'table': 'a.b.c', 'new_instance': 'v2', 'ddl': DDL}, 'schema_change.table'),
+])
+def test_schema_change_validation(change, message):
+    with pytest.raises(mssql_cdc.PlanError, match=message):
+        mssql_cdc.compute_plan(params(schema_change=change), state())

@@ -118,3 +118,15 @@ def test_rotation_refuses_third_instance(run_main):
 def test_rotation_of_uncaptured_table(run_main):
     result = run_main({'rotation': {'table': 'dbo.customers', 'new_instance': 'x'}}, facts())
     assert result['_rc'] == 1 and 'has no capture instance' in result['msg']
+
+
+def test_rotation_sees_ddl_applied_through_the_marker(run_main):
+    fake = facts(instances=[('orders', 'dbo_orders', LSN1)])
+    result = run_main({'rotation': {'table': 'dbo.orders', 'new_instance': 'dbo_orders_v2'}}, fake)
+    assert result['rotation']['state'] == 'apply_ddl' and result['rotation']['ddl_marker'] is None
+    fake.responses['SELECT CAST(ep.value'] = [{'value': 'dbo_orders_v2'}]
+    result = run_main({'rotation': {'table': 'dbo.orders', 'new_instance': 'dbo_orders_v2'}}, fake)
+    assert result['rotation']['state'] == 'create_new_instance' and result['rotation']['ddl_marker'] == 'dbo_orders_v2'
+    fake.responses['SELECT CAST(ep.value'] = [{'value': 'dbo_orders_v1'}]  # a previous rotation's marker
+    result = run_main({'rotation': {'table': 'dbo.orders', 'new_instance': 'dbo_orders_v2'}}, fake)
+    assert result['rotation']['state'] == 'apply_ddl'
