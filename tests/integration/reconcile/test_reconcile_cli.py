@@ -48,7 +48,9 @@ def test_consistent_run_exits_0(pg_cluster, tables, tmp_path):
             "--metrics", str(metrics))
     assert p.returncode == 0, p.stderr
     # one progress line per table on stderr, the summary on stdout
-    assert sorted(line.split(":")[0] for line in p.stderr.splitlines()) == ["public.cli_customers", "public.cli_orders"]
+    assert sorted(line.split(":")[0].split()[1] for line in p.stderr.splitlines()) == ["public.cli_customers",
+                                                                                      "public.cli_orders"]
+    assert sorted(line.split()[0] for line in p.stderr.splitlines()) == ["[1/2]", "[2/2]"]
     assert "public.cli_customers: consistent, rows 500/500, differences 0" in p.stderr
     out = p.stdout.splitlines()
     assert out[1].split()[:4] == ["public.cli_customers", "consistent", "500", "500"]
