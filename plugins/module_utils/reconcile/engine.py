@@ -26,7 +26,8 @@ Report schema (JSON-serializable dict; stable)::
                  "different": [{"key": [key value, ...], "columns": {column: [source value, target value]}}],
                  "missing_in_target_count": int, "extra_in_target_count": int, "different_count": int,
                  "truncated": bool (lists capped at max_keys each; the counts are complete),
-                 "rechecked_resolved": int, "errors": [str], "seconds": float}]}
+                 "rechecked_resolved": int, "errors": [str], "seconds": float,
+                 "repair": {...} (only after repair.repair_report, see repair.summary)}]}
 
 Keys are lists of the key column values in key order (``key_columns``), rendered by ``normalize.display``
 (Decimal and timestamps as ISO text, bytes as hex); lists are in key-hash order, not key order.
