@@ -23,7 +23,8 @@ import uuid
 from dataclasses import dataclass, field
 
 METHODS = ("signal", "direct")
-SIGNAL_KEYS = 500  # keys per signal: bounds the filter Debezium runs per chunk
+SIGNAL_KEYS = 500  # keys per signal at most: bounds the filter Debezium runs per chunk
+SIGNAL_DATA_MAX = 2048  # the signal table's data column is VARCHAR(2048) (Debezium's documented layout)
 
 
 @dataclass
@@ -101,15 +102,27 @@ def _signals(rows, dialect, signal_table, database, key_values):
     collection = dialect.data_collection(database, schema, table)
     sql = dialect.signal_insert(signal_table)
     infos = [p.source for p in rows.pairs[0]]
-    actions = []
-    for start in range(0, len(key_values), SIGNAL_KEYS):
-        chunk = key_values[start:start + SIGNAL_KEYS]
-        data = {"data-collections": [collection], "type": "incremental",
-                "additional-conditions": [{"data-collection": collection,
-                                           "filter": dialect.key_filter(infos, chunk)}]}
+
+    def data(chunk):
+        # ASCII JSON (non-ASCII as \u escapes): safe in a VARCHAR column whatever its code page.
+        return json.dumps({"data-collections": [collection], "type": "incremental",
+                           "additional-conditions": [{"data-collection": collection,
+                                                      "filter": dialect.key_filter(infos, chunk)}]},
+                          separators=(",", ":"))
+
+    actions, pending = [], [key_values[i:i + SIGNAL_KEYS] for i in range(0, len(key_values), SIGNAL_KEYS)]
+    while pending:
+        chunk = pending.pop(0)
+        text = data(chunk)
+        if len(text) > SIGNAL_DATA_MAX:  # halve until the signal fits the data column
+            if len(chunk) == 1:
+                raise ValueError(f"{rows.table}: the snapshot signal for key {chunk[0]!r} is longer than "
+                                 f"{SIGNAL_DATA_MAX} characters; repair it with the direct method")
+            pending[:0] = [chunk[:len(chunk) // 2], chunk[len(chunk) // 2:]]
+            continue
         signal_id = f"sluice-repair-{uuid.uuid4().hex[:24]}"  # signal ids are varchar(42)
         actions.append(Action("signal", len(chunk), f"snapshot signal for {len(chunk)} key(s) of {collection}",
-                              sql, [signal_id, "execute-snapshot", json.dumps(data, separators=(",", ":"))]))
+                              sql, [signal_id, "execute-snapshot", text]))
     return actions
 
 

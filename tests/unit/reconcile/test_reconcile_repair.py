@@ -130,3 +130,17 @@ def test_describe_caps_parameter_lines():
     text = repair.describe(action, limit=2)
     assert text.splitlines() == ["[target] delete 7 row(s) only in public.t", "  DELETE ...", "  params: [0]",
                                  "  params: [1]", "  ... 5 more parameter set(s)"]
+
+
+def test_signals_fit_the_signal_tables_data_column():
+    keys = [(i, "v") for i in range(10_000_000, 10_000_400)]  # 400 keys of 8 digits: ~4 KB of filter
+    actions, _ = repair.plan(_rows(missing=keys), MS, PG, ["signal"], "dbo.debezium_signal", "shop")
+    assert len(actions) > 1 and sum(a.rows for a in actions) == 400
+    assert all(len(a.params[2]) <= repair.SIGNAL_DATA_MAX for a in actions)
+    signalled = [k for a in actions for k in
+                 json.loads(a.params[2])["additional-conditions"][0]["filter"][len("[id] IN ("):-1].split(", ")]
+    assert signalled == [str(k) for k, _ in keys]  # every key once, in order
+    data = json.loads(repair.plan(_rows(missing=[("é'x", "v")]), MS, PG, ["signal"], "t", "db")[0][0].params[2])
+    assert data["additional-conditions"][0]["filter"] == "[id] IN (N'é''x')"
+    with pytest.raises(ValueError, match="longer than 2048 characters"):
+        repair.plan(_rows(missing=[("x" * 3000, "v")]), MS, PG, ["signal"], "t", "db")
