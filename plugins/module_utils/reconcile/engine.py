@@ -70,14 +70,16 @@ def exit_status(report: dict) -> int:
 
 def reconcile(source: Endpoint, target: Endpoint, tables, mode: str = "checksum", buckets: int = 1024,
               workers: int = 2, recheck_delay: float = 0.0, max_keys: int = 1000, nfc: bool = False,
-              differing_rows: list | None = None) -> dict:
+              differing_rows: list | None = None, progress: Callable[[str, str], None] | None = None) -> dict:
     """Compare each table of ``tables`` (dicts, see ``TableSpec.from_spec``) between source and target.
-    ``differing_rows``: a list that receives one ``repair.DifferingRows`` per table (full mode), for repair."""
+    ``differing_rows``: a list that receives one ``repair.DifferingRows`` per table (full mode), for repair.
+    ``progress(table, phase)`` is called as each table enters a phase (for a CLI's status line)."""
     if mode not in MODES:
         raise ValueError(f"mode must be one of {MODES}, not {mode!r}")
     if int(buckets) < 1:
         raise ValueError("buckets must be at least 1")
-    options = dict(mode=mode, buckets=int(buckets), recheck_delay=float(recheck_delay), max_keys=int(max_keys))
+    options = dict(mode=mode, buckets=int(buckets), recheck_delay=float(recheck_delay), max_keys=int(max_keys),
+                   progress=progress)
     specs = [TableSpec.from_spec(t, source.dialect, target.dialect, nfc) for t in tables]
     runs = [_TableRun(source, target, s, **options) for s in specs]
     with ThreadPoolExecutor(max(1, int(workers)), thread_name_prefix="reconcile-table") as pool:
@@ -126,8 +128,9 @@ def _split_name(name, default_schema: str) -> tuple:
 
 class _TableRun:
     def __init__(self, source: Endpoint, target: Endpoint, spec: TableSpec, mode, buckets, recheck_delay,
-                 max_keys):
+                 max_keys, progress=None):
         self.endpoints = (source, target)
+        self._progress = progress
         self.spec, self.mode, self.buckets = spec, mode, buckets
         self.recheck_delay, self.max_keys = recheck_delay, max_keys
         self.report = {
@@ -149,10 +152,13 @@ class _TableRun:
             self.conns = conns
             # Two threads: the source's and the target's statement of each step run concurrently.
             with ThreadPoolExecutor(2, thread_name_prefix="reconcile-side") as self.pool:
+                self._phase("reading the catalogs")
                 self._plan()
                 if self.mode == "count":
+                    self._phase("counting rows")
                     self._count()
                 else:
+                    self._phase("digesting buckets")
                     self._checksum()
         except Exception as exc:  # any failure is reported per table; the other tables go on
             self.report["errors"].append(f"{type(exc).__name__}: {exc}")
@@ -172,6 +178,10 @@ class _TableRun:
         return r
 
     # --- helpers ------------------------------------------------------------------------------------------------
+    def _phase(self, text):
+        if self._progress:
+            self._progress(self.report["table"], text)
+
     def _both(self, fn):
         """fn(index, endpoint, connection) for source (0) and target (1), concurrently."""
         futures = [self.pool.submit(fn, i, ep, self.conns[i]) for i, ep in enumerate(self.endpoints)]
@@ -275,10 +285,13 @@ class _TableRun:
         r["buckets_differing"] = sum(1 for b in set(coarse_src) | set(coarse_dst)
                                      if coarse_src.get(b) != coarse_dst.get(b))
         if self.mode == "full" and differing:
+            self._phase(f"drilling into {len(differing)} differing bucket(s)")
             self._drill(differing, fine)
             if self.recheck_delay > 0 and self._pending:
+                self._phase(f"re-checking {len(self._pending)} key(s) in {self.recheck_delay:g} s")
                 time.sleep(self.recheck_delay)
                 self._recheck()
+            self._phase("fetching the differing values")
             self._render()
 
     # --- full: drill down ---------------------------------------------------------------------------------------

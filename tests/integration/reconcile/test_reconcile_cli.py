@@ -153,3 +153,28 @@ def test_repair_usage_errors(pg_cluster, tables):
     assert p.returncode == 2 and "--repair needs --mode full" in p.stderr
     p = cli(pg_cluster, "--tables", "public.cli_customers", "--dry-run")
     assert p.returncode == 2 and "--dry-run applies to --repair" in p.stderr
+
+
+def test_status_line_on_a_terminal(db, pg_cluster, tables):
+    """On a terminal a status line shows the running phase (here the 2 s re-check wait) and is cleared after."""
+    import pty
+    db("dst", "UPDATE cli_customers SET name = 'x' WHERE id = 3")
+    url = f"postgresql://postgres@127.0.0.1:{pg_cluster['port']}"
+    cmd = [sys.executable, str(CLI), "--source", f"{url}/src", "--target", f"{url}/dst", "--tables",
+           "public.cli_customers", "--mode", "full", "--recheck-delay", "2.5"]
+    primary, secondary = pty.openpty()
+    p = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=secondary)
+    os.close(secondary)
+    out = b""
+    while True:
+        try:
+            chunk = os.read(primary, 4096)
+        except OSError:
+            break
+        if not chunk:
+            break
+        out += chunk
+    assert p.wait(timeout=60) == 1
+    text = out.decode()
+    assert "public.cli_customers: re-checking 1 key(s) in 2.5 s" in text
+    assert "\r\x1b[K[1/1] public.cli_customers: different, rows 500/500, differences 1" in text

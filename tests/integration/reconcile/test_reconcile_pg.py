@@ -374,3 +374,18 @@ def test_server_side_canonical_bytes_equal_python_reference(db, dsns, table):
         assert tuple(bytes(v) if isinstance(v, (bytes, memoryview)) else v for v in row) == expected[bytes(row[2])]
     assert checked == len(ALL_ROWS) * len(names)
     assert math.isnan(raw[1][names.index("c_float8")])
+
+
+def test_progress_reports_each_phase(db, run, table):
+    t = table()
+    both(db, f"CREATE TABLE {t} (id int PRIMARY KEY, v text)",
+         f"INSERT INTO {t} SELECT g, 'v' || g FROM generate_series(1, 100) g")
+    db("dst", f"UPDATE {t} SET v = 'x' WHERE id = 5")
+    seen = []
+    run([t], recheck_delay=0.01, progress=lambda table, phase: seen.append((table, phase)))
+    assert seen == [(f"public.{t}", p) for p in ("reading the catalogs", "digesting buckets",
+                                                  "drilling into 1 differing bucket(s)",
+                                                  "re-checking 1 key(s) in 0.01 s", "fetching the differing values")]
+    seen.clear()
+    run([t], mode="count", progress=lambda table, phase: seen.append(phase))
+    assert seen == ["reading the catalogs", "counting rows"]
