@@ -114,6 +114,13 @@ options:
     description: Tables compared in parallel (each uses one connection per side).
     type: int
     default: 2
+  split:
+    description:
+      - Slices per side of each table's digest scan, each on its own connection and run concurrently (rows are
+        split by bucket; with a single integer key the other slices' rows are filtered out in the scan itself).
+      - For big tables on servers with spare cores; V(1) is one scan per side.
+    type: int
+    default: 1
   recheck_delay:
     description:
       - O(mode=full) only; seconds to wait before looking again at the differing keys, for rows still in
@@ -310,6 +317,7 @@ def argument_spec():
         mode=dict(type='str', default='checksum', choices=list(engine.MODES)),
         buckets=dict(type='int', default=1024),
         workers=dict(type='int', default=2),
+        split=dict(type='int', default=1),
         recheck_delay=dict(type='float', default=0.0),
         max_keys=dict(type='int', default=1000),
         nfc=dict(type='bool', default=False),
@@ -337,8 +345,8 @@ def validate(params):
                 raise ParamError('a table dict needs a source name: %r' % (t,))
         elif not isinstance(t, str) or not t.strip():
             raise ParamError('a table is a name (schema.table) or a dict, not %r' % (t,))
-    if params['buckets'] < 1 or params['workers'] < 1:
-        raise ParamError('buckets and workers must be at least 1')
+    if params['buckets'] < 1 or params['workers'] < 1 or params['split'] < 1:
+        raise ParamError('buckets, workers and split must be at least 1')
     if params['max_keys'] < 0 or params['recheck_delay'] < 0:
         raise ParamError('max_keys and recheck_delay must not be negative')
     if params['repair'] and params['mode'] != 'full':
@@ -403,7 +411,8 @@ def run(module):
     differing, plan = [], []
     try:
         report = engine.reconcile(source, target, tables, mode=params['mode'], buckets=params['buckets'],
-                                  workers=params['workers'], recheck_delay=params['recheck_delay'],
+                                  workers=params['workers'], split=params['split'],
+                                  recheck_delay=params['recheck_delay'],
                                   max_keys=params['max_keys'], nfc=params['nfc'], differing_rows=differing)
     except (ValueError, KeyError, TypeError, LookupError) as e:
         module.fail_json(msg='invalid table specification: %s' % e, changed=False)

@@ -67,8 +67,11 @@ class Dialect:
         raise NotImplementedError
 
     # --- statements ---------------------------------------------------------------------------------------------
-    def _where(self, side: Side) -> str:
-        return f" WHERE ({side.where})" if side.where else ""
+    MOD = "%"  # the modulo operator as written in a statement
+
+    def _where(self, side: Side, extra: str | None = None) -> str:
+        conditions = [f"({c})" for c in (side.where, extra) if c]
+        return f" WHERE {' AND '.join(conditions)}" if conditions else ""
 
     # --- bucket source ------------------------------------------------------------------------------------------
     # A single integer key is its own bucket source: no hash per row in the checksum scan (an MD5 costs about as
@@ -87,7 +90,19 @@ class Dialect:
         c, _ = side.key[0]
         return f"COALESCE({self.int8(self.quote(c.name), c)}, 0)"
 
-    def _inner(self, side: Side, raw_keys=False, raw_columns=False) -> str:
+    def _partition(self, side: Side, buckets: int, part: int, parts: int):
+        """One of ``parts`` slices of a table's digest scan: the rows whose bucket mod parts is ``part``.
+        Returns (filter on the raw row, filter on the inner query's _bs, params). An integer key is filtered in the
+        scan itself, so another slice's rows are neither encoded nor hashed."""
+        if parts <= 1:
+            return None, None, []
+        p, mod = self.placeholder, self.MOD
+        params = [buckets, buckets, buckets, parts, part]
+        if self.integer_key(side):
+            return f"(({self._key_bucket_source(side)} {mod} {p} + {p}) {mod} {p}) {mod} {p} = {p}", None, params
+        return None, f"((_bs {mod} {p} + {p}) {mod} {p}) {mod} {p} = {p}", params
+
+    def _inner(self, side: Side, raw_keys=False, raw_columns=False, scan_filter=None) -> str:
         """Per-row frames: _kf (key frames), _bs (bucket source), _c0.._cN (column frames), optionally the raw
         values."""
         key = self.concat([self.framed(self.quote(c.name), c, k) for c, k in side.key])
@@ -98,7 +113,7 @@ class Dialect:
             parts += [f"{self.quote(c.name)} AS _k{i}" for i, (c, _) in enumerate(side.key)]
         if raw_columns:
             parts += [f"{self.quote(c.name)} AS _v{i}" for i, (c, _) in enumerate(side.columns)]
-        return f"SELECT {', '.join(parts)} FROM {self.table_ref(side)}{self._where(side)}"
+        return f"SELECT {', '.join(parts)} FROM {self.table_ref(side)}{self._where(side, scan_filter)}"
 
     def _row_frames(self, side: Side) -> str:
         return self.concat(["_kf"] + [f"_c{i}" for i in range(len(side.columns))])
@@ -106,8 +121,9 @@ class Dialect:
     def count(self, side: Side):
         return f"SELECT COUNT(*) FROM {self.table_ref(side)}{self._where(side)}", []
 
-    def bucket_digests(self, side: Side, buckets: int):
-        """Rows (bucket, row count, sum of signed 64-bit row hashes) for every non-empty bucket."""
+    def bucket_digests(self, side: Side, buckets: int, part: int = 0, parts: int = 1):
+        """Rows (bucket, row count, sum of signed 64-bit row hashes) for every non-empty bucket (of the slice
+        ``part`` of ``parts``, see ``_partition``)."""
         raise NotImplementedError
 
     def _detail_columns(self, side: Side, raw_columns: bool) -> list[str]:
@@ -222,9 +238,13 @@ class PostgresDialect(Dialect):
             raise ValueError(f"invalid identifier {name!r}")
         return '"' + name.replace('"', '""') + '"'
 
-    def _where(self, side: Side) -> str:
+    MOD = "%%"  # psycopg's escaped %
+
+    def _where(self, side: Side, extra: str | None = None) -> str:
         # psycopg reads % as a placeholder marker whenever parameters are passed: a LIKE 'a%' must be doubled.
-        return f" WHERE ({side.where.replace('%', '%%')})" if side.where else ""
+        user = side.where.replace('%', '%%') if side.where else None
+        conditions = [f"({c})" for c in (user, extra) if c]
+        return f" WHERE {' AND '.join(conditions)}" if conditions else ""
 
     @staticmethod
     def concat(parts) -> str:
@@ -299,7 +319,7 @@ class PostgresDialect(Dialect):
         return (f"CASE WHEN {value} IS NULL THEN '\\x00'::bytea "
                 f"ELSE '\\x01'::bytea || int4send(length({value})) || {value} END")
 
-    def _inner(self, side, raw_keys=False, raw_columns=False):
+    def _inner(self, side, raw_keys=False, raw_columns=False, scan_filter=None):
         """Two levels. The innermost computes each value's canonical bytes once (encodings are strict: NULL in,
         NULL out), behind OFFSET 0 so that they are not re-evaluated where the frames use them twice (length
         prefix and bytes). The frames level is cheap (CASE and || over plain columns) and is flattened into the
@@ -316,12 +336,14 @@ class PostgresDialect(Dialect):
         frames += [f"_k{i}" for i in range(len(side.key))] if raw_keys else []
         frames += [f"_v{i}" for i in range(len(side.columns))] if raw_columns else []
         return (f"SELECT {', '.join(frames)} FROM (SELECT {', '.join(enc + raw)} FROM {self.table_ref(side)}"
-                f"{self._where(side)} OFFSET 0) e")
+                f"{self._where(side, scan_filter)} OFFSET 0) e")
 
-    def bucket_digests(self, side, buckets):
+    def bucket_digests(self, side, buckets, part=0, parts=1):
+        scan_filter, bucket_filter, params = self._partition(side, buckets, part, parts)
         sql = (f"SELECT {self._BUCKET} AS b, count(*), sum({self._hash64(self._row_frames(side))}) "
-               f"FROM ({self._inner(side)}) r GROUP BY 1 ORDER BY 1")
-        return sql, [buckets] * 3
+               f"FROM ({self._inner(side, scan_filter=scan_filter)}) r"
+               f"{f' WHERE {bucket_filter}' if bucket_filter else ''} GROUP BY 1 ORDER BY 1")
+        return sql, [buckets] * 3 + params
 
     def rows_in_buckets(self, side, buckets, bucket_ids, raw_columns=False):
         cols = ", ".join([f"{self.md5('_kf')} AS _kh"] + self._detail_columns(side, raw_columns))
@@ -489,12 +511,14 @@ class SqlServerDialect(Dialect):
     def _hash64(expr: str) -> str:
         return f"CAST(SUBSTRING(HASHBYTES('MD5', {expr}), 1, 8) AS bigint)"
 
-    def bucket_digests(self, side, buckets):
+    def bucket_digests(self, side, buckets, part=0, parts=1):
         # SUM over bigint would overflow: decimal(38,0) holds 10**12 rows of 2**63; reduced mod 2**64 by the caller.
+        scan_filter, bucket_filter, params = self._partition(side, buckets, part, parts)
         sql = (f"SELECT b, COUNT_BIG(*), SUM(CAST(h AS decimal(38, 0))) FROM ("
                f"SELECT {self._BUCKET} AS b, {self._hash64(self._row_frames(side))} AS h "
-               f"FROM ({self._inner(side)}) r) s GROUP BY b ORDER BY b")
-        return sql, [buckets] * 3
+               f"FROM ({self._inner(side, scan_filter=scan_filter)}) r"
+               f"{f' WHERE {bucket_filter}' if bucket_filter else ''}) s GROUP BY b ORDER BY b")
+        return sql, [buckets] * 3 + params
 
     def rows_in_buckets(self, side, buckets, bucket_ids, raw_columns=False):
         ids = list(bucket_ids)

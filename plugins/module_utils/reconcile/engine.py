@@ -70,16 +70,19 @@ def exit_status(report: dict) -> int:
 
 def reconcile(source: Endpoint, target: Endpoint, tables, mode: str = "checksum", buckets: int = 1024,
               workers: int = 2, recheck_delay: float = 0.0, max_keys: int = 1000, nfc: bool = False,
-              differing_rows: list | None = None, progress: Callable[[str, str], None] | None = None) -> dict:
+              differing_rows: list | None = None, progress: Callable[[str, str], None] | None = None,
+              split: int = 1) -> dict:
     """Compare each table of ``tables`` (dicts, see ``TableSpec.from_spec``) between source and target.
     ``differing_rows``: a list that receives one ``repair.DifferingRows`` per table (full mode), for repair.
-    ``progress(table, phase)`` is called as each table enters a phase (for a CLI's status line)."""
+    ``progress(table, phase)`` is called as each table enters a phase (for a CLI's status line).
+    ``split``: each table's digest scan runs as that many slices per side, each on its own connection (a big
+    table on multi-core servers); 1 is one scan per side."""
     if mode not in MODES:
         raise ValueError(f"mode must be one of {MODES}, not {mode!r}")
-    if int(buckets) < 1:
-        raise ValueError("buckets must be at least 1")
+    if int(buckets) < 1 or int(split) < 1:
+        raise ValueError("buckets and split must be at least 1")
     options = dict(mode=mode, buckets=int(buckets), recheck_delay=float(recheck_delay), max_keys=int(max_keys),
-                   progress=progress)
+                   progress=progress, split=int(split))
     specs = [TableSpec.from_spec(t, source.dialect, target.dialect, nfc) for t in tables]
     runs = [_TableRun(source, target, s, **options) for s in specs]
     with ThreadPoolExecutor(max(1, int(workers)), thread_name_prefix="reconcile-table") as pool:
@@ -128,9 +131,9 @@ def _split_name(name, default_schema: str) -> tuple:
 
 class _TableRun:
     def __init__(self, source: Endpoint, target: Endpoint, spec: TableSpec, mode, buckets, recheck_delay,
-                 max_keys, progress=None):
+                 max_keys, progress=None, split=1):
         self.endpoints = (source, target)
-        self._progress = progress
+        self._progress, self.split = progress, split
         self.spec, self.mode, self.buckets = spec, mode, buckets
         self.recheck_delay, self.max_keys = recheck_delay, max_keys
         self.report = {
@@ -271,11 +274,7 @@ class _TableRun:
         fine = self.buckets * _FINE if self.mode == "full" else self.buckets
         fine = self.buckets if fine > _MAX_FINE else fine
 
-        def digests(i, ep, conn):
-            rows = self._fetchall(ep, conn, ep.dialect.bucket_digests(self.sides[i], fine))
-            return {int(b): (int(n), int(s) & _MASK64) for b, n, s in rows}
-
-        src, dst = self._both(digests)
+        src, dst = self._digests(fine)
         r = self.report
         r["rows_source"] = sum(n for n, _ in src.values())
         r["rows_target"] = sum(n for n, _ in dst.values())
@@ -293,6 +292,33 @@ class _TableRun:
                 self._recheck()
             self._phase("fetching the differing values")
             self._render()
+
+    def _digests(self, buckets):
+        """{bucket: (rows, hash sum)} per side; with ``split`` > 1 each side's scan runs as that many slices
+        (disjoint sets of buckets), each on its own connection, all concurrently."""
+        def digests(i, ep, conn, part=0):
+            rows = self._fetchall(ep, conn, ep.dialect.bucket_digests(self.sides[i], buckets, part, self.split))
+            return {int(b): (int(n), int(s) & _MASK64) for b, n, s in rows}
+
+        if self.split == 1:
+            return self._both(digests)
+        extra = []
+        try:
+            for ep in self.endpoints:
+                for _ in range(self.split - 1):
+                    extra.append(ep.connect())
+                    ep.dialect.prepare(extra[-1])
+            conns = [[self.conns[i]] + extra[i * (self.split - 1):(i + 1) * (self.split - 1)] for i in range(2)]
+            with ThreadPoolExecutor(2 * self.split, thread_name_prefix="reconcile-slice") as pool:
+                futures = [[pool.submit(digests, i, ep, conns[i][k], k) for k in range(self.split)]
+                           for i, ep in enumerate(self.endpoints)]
+                return [{b: v for f in side for b, v in f.result().items()} for side in futures]
+        finally:
+            for conn in extra:
+                try:
+                    conn.close()
+                except Exception:
+                    pass
 
     # --- full: drill down ---------------------------------------------------------------------------------------
     def _drill(self, differing, buckets):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import time
 
 import psycopg
 import pytest
@@ -389,3 +390,31 @@ def test_progress_reports_each_phase(db, run, table):
     seen.clear()
     run([t], mode="count", progress=lambda table, phase: seen.append(phase))
     assert seen == ["reading the catalogs", "counting rows"]
+
+
+@pytest.mark.parametrize("key_type", ["int", "text"])
+def test_split_scan_finds_the_same(db, run, table, key_type):
+    """A table's digest scan in 3 slices per side (3 connections each) reports exactly what one scan reports."""
+    t = table()
+    key = "g" if key_type == "int" else "'k' || g"
+    both(db, f"CREATE TABLE {t} (id {key_type} PRIMARY KEY, v int)",
+         f"INSERT INTO {t} SELECT {key}, g FROM generate_series(-50, 950) g")
+    db("dst", f"DELETE FROM {t} WHERE v IN (-7, 300)")
+    db("dst", f"UPDATE {t} SET v = 0 WHERE v IN (42, 777)")
+    db("dst", f"INSERT INTO {t} VALUES ({'5000' if key_type == 'int' else repr('new')}, 1)")
+    one, three = run([t], buckets=16), run([t], buckets=16, split=3)
+    for report in (one, three):
+        r = only(report)
+        assert (r["missing_in_target_count"], r["extra_in_target_count"], r["different_count"]) == (2, 1, 2)
+    strip = ("seconds",)
+    assert [{k: v for k, v in only(rep).items() if k not in strip} for rep in (one, three)][0] == \
+        {k: v for k, v in only(three).items() if k not in strip}
+    # The slices' extra connections are closed (backends leave pg_stat_activity shortly after the client closes).
+    count = "SELECT count(*) FROM pg_stat_activity WHERE datname = 'dst' AND pid <> pg_backend_pid()"
+    before = db("dst", count).fetchone()[0]
+    run([t], buckets=16, split=3, mode="checksum")
+    for _ in range(50):
+        if db("dst", count).fetchone()[0] <= before:
+            break
+        time.sleep(0.1)
+    assert db("dst", count).fetchone()[0] <= before

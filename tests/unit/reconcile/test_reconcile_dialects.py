@@ -461,3 +461,18 @@ def test_bucket_source_hashes_keys_that_are_not_one_integer(dialect, hashed):
         assert "AS bigint), 0) AS _bs" not in sql and "::int8, 0) AS _bs" not in sql
     sql, _ = dialect.bucket_digests(Side("dbo", "t", (text,), ()), 16)
     assert hashed in sql
+
+
+def test_split_scan_slices():
+    int_side = _side(PG)
+    sql, params = PG.bucket_digests(int_side, 16, 2, 3)
+    assert ('WHERE (id > 5) AND (((COALESCE("id"::int8, 0) %% %s + %s) %% %s) %% %s = %s) OFFSET 0' in sql
+            and params == [16, 16, 16, 16, 16, 16, 3, 2])
+    text = (ColumnInfo("k", "text"), Kind("text"))
+    sql, params = PG.bucket_digests(Side("dbo", "t", (text,), ()), 16, 0, 2)
+    assert sql.endswith(") r WHERE ((_bs %% %s + %s) %% %s) %% %s = %s GROUP BY 1 ORDER BY 1")
+    assert params == [16, 16, 16, 16, 16, 16, 2, 0]
+    sql, params = MS.bucket_digests(_side(MS), 16, 1, 4)
+    assert "WHERE (id > 5) AND (((COALESCE(CAST([id] AS bigint), 0) % ? + ?) % ?) % ? = ?)) r) s GROUP BY b" in sql
+    assert params == [16] * 6 + [4, 1]
+    assert PG.bucket_digests(int_side, 16) == PG.bucket_digests(int_side, 16, 0, 1)

@@ -34,7 +34,7 @@ def engine_report(*tables):
 
 def params(**kw):
     base = {"source": SRC, "target": DST, "tables": ["dbo.orders"], "mode": "checksum", "buckets": 1024,
-            "workers": 2, "recheck_delay": 0.0, "max_keys": 1000, "nfc": False, "fail_on_differences": 0,
+            "workers": 2, "split": 1, "recheck_delay": 0.0, "max_keys": 1000, "nfc": False, "fail_on_differences": 0,
             "repair": [], "signal_table": "dbo.debezium_signal"}
     base.update(kw)
     return base
@@ -53,6 +53,7 @@ def test_validate():
     ({"tables": ["  "]}, "a table is a name"),
     ({"buckets": 0}, "at least 1"),
     ({"workers": 0}, "at least 1"),
+    ({"split": 0}, "at least 1"),
     ({"max_keys": -1}, "must not be negative"),
     ({"recheck_delay": -1.0}, "must not be negative"),
     ({"fail_on_differences": -2}, "fail_on_differences"),
@@ -123,8 +124,8 @@ def test_main_consistent_writes_files(run_main, tmp_path):
     assert "sluice_reconcile_exit_status 0" in open(paths["metrics_path"]).read()
     assert "<html" in open(paths["html_path"]).read()
     (call,) = run_main.calls
-    assert call["options"] == {"mode": "full", "buckets": 64, "workers": 3, "recheck_delay": 2.0, "max_keys": 10,
-                               "nfc": True, "differing_rows": []}
+    assert call["options"] == {"mode": "full", "buckets": 64, "workers": 3, "split": 1, "recheck_delay": 2.0,
+                               "max_keys": 10, "nfc": True, "differing_rows": []}
     assert call["tables"] == ["dbo.orders"]
     assert call["source"].dialect.name == "sqlserver" and call["target"].dialect.name == "postgresql"
     assert "s3cret" not in r["_out"]  # passwords are no_log
