@@ -114,9 +114,9 @@ options:
   schema_change:
     description:
       - With O(state=present), apply a schema change (DDL) to a captured table before its capture-instance
-        rotation (the schema_change playbook): the statements in O(schema_change.ddl) run in one transaction
+        rotation (the schema_change playbook). The statements in O(schema_change.ddl) run in one transaction
         together with a marker on the table (extended property C(sluice_schema_change) = O(schema_change.new_instance)).
-      - Idempotent: when the table already carries the marker for O(schema_change.new_instance) nothing runs, so a
+      - Idempotent. When the table already carries the marker for O(schema_change.new_instance) nothing runs, so a
         rotation interrupted after its DDL does not apply it twice.
       - The DDL is trusted SQL text from the operator (like a migration), run as given.
     type: dict

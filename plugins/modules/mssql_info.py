@@ -70,7 +70,7 @@ options:
       ddl_applied:
         description:
           - Whether the schema change has been applied to the table (by the operator's own migration tool).
-          - Not needed when it was applied by M(sluice.cdc.mssql_cdc) O(sluice.cdc.mssql_cdc#module:schema_change):
+          - Not needed when it was applied by M(sluice.cdc.mssql_cdc) O(sluice.cdc.mssql_cdc#module:schema_change);
             the table's marker for O(rotation.new_instance) counts as applied.
         type: bool
         default: false
