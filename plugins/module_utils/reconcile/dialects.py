@@ -96,11 +96,16 @@ class Dialect:
         scan itself, so another slice's rows are neither encoded nor hashed."""
         if parts <= 1:
             return None, None, []
+        p = self.placeholder
+        return (*self._bucket_filter(side, f"{self.MOD} {p} = {p}"), [buckets, buckets, buckets, parts, part])
+
+    def _bucket_filter(self, side: Side, membership: str):
+        """(scan filter, outer filter): ``bucket <membership>`` on the raw key for an integer key (the scan skips
+        the other rows before encoding them), else on the inner query's _bs."""
         p, mod = self.placeholder, self.MOD
-        params = [buckets, buckets, buckets, parts, part]
         if self.integer_key(side):
-            return f"(({self._key_bucket_source(side)} {mod} {p} + {p}) {mod} {p}) {mod} {p} = {p}", None, params
-        return None, f"((_bs {mod} {p} + {p}) {mod} {p}) {mod} {p} = {p}", params
+            return f"(({self._key_bucket_source(side)} {mod} {p} + {p}) {mod} {p}) {membership}", None
+        return None, f"((_bs {mod} {p} + {p}) {mod} {p}) {membership}"
 
     def _inner(self, side: Side, raw_keys=False, raw_columns=False, scan_filter=None) -> str:
         """Per-row frames: _kf (key frames), _bs (bucket source), _c0.._cN (column frames), optionally the raw
@@ -347,8 +352,9 @@ class PostgresDialect(Dialect):
 
     def rows_in_buckets(self, side, buckets, bucket_ids, raw_columns=False):
         cols = ", ".join([f"{self.md5('_kf')} AS _kh"] + self._detail_columns(side, raw_columns))
-        sql = (f"SELECT {cols} FROM ({self._inner(side, raw_keys=True, raw_columns=raw_columns)}) r "
-               f"WHERE {self._BUCKET} = ANY(%s) ORDER BY 1")
+        scan_filter, outer_filter = self._bucket_filter(side, "= ANY(%s)")
+        inner = self._inner(side, raw_keys=True, raw_columns=raw_columns, scan_filter=scan_filter)
+        sql = f"SELECT {cols} FROM ({inner}) r{f' WHERE {outer_filter}' if outer_filter else ''} ORDER BY 1"
         return sql, [buckets] * 3 + [list(bucket_ids)]
 
     def rows_by_key_hash(self, side, key_hashes):
@@ -523,9 +529,9 @@ class SqlServerDialect(Dialect):
     def rows_in_buckets(self, side, buckets, bucket_ids, raw_columns=False):
         ids = list(bucket_ids)
         cols = ", ".join([f"{self.md5('_kf')} AS _kh"] + self._detail_columns(side, raw_columns))
-        marks = ", ".join("?" * len(ids))
-        sql = (f"SELECT {cols} FROM ({self._inner(side, raw_keys=True, raw_columns=raw_columns)}) r "
-               f"WHERE {self._BUCKET} IN ({marks}) ORDER BY 1")
+        scan_filter, outer_filter = self._bucket_filter(side, f"IN ({', '.join('?' * len(ids))})")
+        inner = self._inner(side, raw_keys=True, raw_columns=raw_columns, scan_filter=scan_filter)
+        sql = f"SELECT {cols} FROM ({inner}) r{f' WHERE {outer_filter}' if outer_filter else ''} ORDER BY 1"
         return sql, [buckets] * 3 + ids
 
     def rows_by_key_hash(self, side, key_hashes):

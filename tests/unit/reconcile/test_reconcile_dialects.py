@@ -79,8 +79,8 @@ PG_STATEMENTS = {
         "008'::bytea || _ek0 END AS _kf, _bs, CASE WHEN _e0 IS NULL THEN '\\x00'::bytea ELSE '\\x01'::b"
         'ytea || int4send(length(_e0)) || _e0 END AS _c0, _k0 FROM (SELECT int8send("id"::int8) AS _e'
         'k0, convert_to("na]me"::text, \'UTF8\') AS _e0, COALESCE("id"::int8, 0) AS _bs, "id" AS _k0 FR'
-        'OM "dbo"."we]ird""t" WHERE (id > 5) OFFSET 0) e) r WHERE ((_bs %% %s + %s) %% %s) = ANY(%s) '
-        'ORDER BY 1',
+        'OM "dbo"."we]ird""t" WHERE (id > 5) AND (((COALESCE("id"::int8, 0) %% %s + %s) %% %s) = ANY('
+        '%s)) OFFSET 0) e) r ORDER BY 1',
         [16, 16, 16, [1, 2]]),
     'rows_by_key_hash': (
         "SELECT decode(md5(_kf), 'hex') AS _kh, decode(md5(_kf || _c0), 'hex') AS _rh, decode(md5(_c0"
@@ -194,7 +194,7 @@ MS_STATEMENTS = {
         'char(max)) COLLATE Latin1_General_100_BIN2_UTF8 AS varchar(max)) AS varbinary(max))) AS int)'
         ' AS binary(4)) + CAST(CAST(CAST([na]]me] AS nvarchar(max)) COLLATE Latin1_General_100_BIN2_U'
         'TF8 AS varchar(max)) AS varbinary(max)) END AS _c0, [id] AS _k0 FROM [dbo].[we]]ird"t] WHERE'
-        ' (id > 5)) r WHERE ((_bs % ? + ?) % ?) IN (?, ?) ORDER BY 1',
+        ' (id > 5) AND (((COALESCE(CAST([id] AS bigint), 0) % ? + ?) % ?) IN (?, ?))) r ORDER BY 1',
         [16, 16, 16, 1, 2]),
     'rows_by_key_hash': (
         "SELECT HASHBYTES('MD5', _kf) AS _kh, HASHBYTES('MD5', _kf + _c0) AS _rh, HASHBYTES('MD5', _c"
@@ -320,7 +320,8 @@ def test_table_ref_and_registry():
 def test_sqlserver_bound_lists_have_one_marker_per_value():
     side = _side(MS)
     sql, params = MS.rows_in_buckets(side, 1024, range(5))
-    assert sql.endswith("((_bs % ? + ?) % ?) IN (?, ?, ?, ?, ?) ORDER BY 1")
+    # an integer key: the bucket filter is in the scan itself
+    assert sql.endswith("(((COALESCE(CAST([id] AS bigint), 0) % ? + ?) % ?) IN (?, ?, ?, ?, ?))) r ORDER BY 1")
     assert params == [1024, 1024, 1024, 0, 1, 2, 3, 4]
     sql, params = MS.rows_by_key_hash(side, [b"\x01" * 16, b"\x02" * 16])
     assert sql.endswith("IN (?, ?) ORDER BY 1") and params == [b"\x01" * 16, b"\x02" * 16]
@@ -476,3 +477,5 @@ def test_split_scan_slices():
     assert "WHERE (id > 5) AND (((COALESCE(CAST([id] AS bigint), 0) % ? + ?) % ?) % ? = ?)) r) s GROUP BY b" in sql
     assert params == [16] * 6 + [4, 1]
     assert PG.bucket_digests(int_side, 16) == PG.bucket_digests(int_side, 16, 0, 1)
+    sql, params = PG.rows_in_buckets(Side("dbo", "t", (text,), ()), 16, [3])  # a hashed key: filtered on _bs
+    assert sql.endswith(") r WHERE ((_bs %% %s + %s) %% %s) = ANY(%s) ORDER BY 1") and params == [16, 16, 16, [3]]
