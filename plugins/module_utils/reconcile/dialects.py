@@ -99,13 +99,17 @@ class Dialect:
         p = self.placeholder
         return (*self._bucket_filter(side, f"{self.MOD} {p} = {p}"), [buckets, buckets, buckets, parts, part])
 
+    def _bucket(self, source: str = "_bs") -> str:
+        """The bucket of a bucket source; binds the bucket count three times."""
+        p, mod = self.placeholder, self.MOD
+        return f"(({source} {mod} {p} + {p}) {mod} {p})"
+
     def _bucket_filter(self, side: Side, membership: str):
         """(scan filter, outer filter): ``bucket <membership>`` on the raw key for an integer key (the scan skips
         the other rows before encoding them), else on the inner query's _bs."""
-        p, mod = self.placeholder, self.MOD
         if self.integer_key(side):
-            return f"(({self._key_bucket_source(side)} {mod} {p} + {p}) {mod} {p}) {membership}", None
-        return None, f"((_bs {mod} {p} + {p}) {mod} {p}) {membership}"
+            return f"{self._bucket(self._key_bucket_source(side))} {membership}", None
+        return None, f"{self._bucket()} {membership}"
 
     def _inner(self, side: Side, raw_keys=False, raw_columns=False, scan_filter=None) -> str:
         """Per-row frames: _kf (key frames), _bs (bucket source), _c0.._cN (column frames), optionally the raw
@@ -311,7 +315,6 @@ class PostgresDialect(Dialect):
     def _hashed_bucket_source(self, key_frames):
         return f"('x' || md5({key_frames}))::bit(32)::int8"
 
-    _BUCKET = "((_bs %% %s + %s) %% %s)"  # %% is psycopg's escaped %
 
     @staticmethod
     def _hash64(expr: str) -> str:
@@ -345,7 +348,7 @@ class PostgresDialect(Dialect):
 
     def bucket_digests(self, side, buckets, part=0, parts=1):
         scan_filter, bucket_filter, params = self._partition(side, buckets, part, parts)
-        sql = (f"SELECT {self._BUCKET} AS b, count(*), sum({self._hash64(self._row_frames(side))}) "
+        sql = (f"SELECT {self._bucket()} AS b, count(*), sum({self._hash64(self._row_frames(side))}) "
                f"FROM ({self._inner(side, scan_filter=scan_filter)}) r"
                f"{f' WHERE {bucket_filter}' if bucket_filter else ''} GROUP BY 1 ORDER BY 1")
         return sql, [buckets] * 3 + params
@@ -511,7 +514,6 @@ class SqlServerDialect(Dialect):
     def _hashed_bucket_source(self, key_frames):
         return f"CAST(SUBSTRING(HASHBYTES('MD5', {key_frames}), 1, 4) AS bigint)"
 
-    _BUCKET = "((_bs % ? + ?) % ?)"
 
     @staticmethod
     def _hash64(expr: str) -> str:
@@ -521,7 +523,7 @@ class SqlServerDialect(Dialect):
         # SUM over bigint would overflow: decimal(38,0) holds 10**12 rows of 2**63; reduced mod 2**64 by the caller.
         scan_filter, bucket_filter, params = self._partition(side, buckets, part, parts)
         sql = (f"SELECT b, COUNT_BIG(*), SUM(CAST(h AS decimal(38, 0))) FROM ("
-               f"SELECT {self._BUCKET} AS b, {self._hash64(self._row_frames(side))} AS h "
+               f"SELECT {self._bucket()} AS b, {self._hash64(self._row_frames(side))} AS h "
                f"FROM ({self._inner(side, scan_filter=scan_filter)}) r"
                f"{f' WHERE {bucket_filter}' if bucket_filter else ''}) s GROUP BY b ORDER BY b")
         return sql, [buckets] * 3 + params
