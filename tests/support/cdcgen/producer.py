@@ -7,7 +7,7 @@ import time
 from typing import Callable, Iterable, Mapping, TextIO
 
 from .events import Record
-from .state import Generator, RandomWorkload
+from .state import Generator, Heartbeat, RandomWorkload
 
 # murmur2_random: librdkafka's equivalent of the Java client's default partitioner (murmur2 of the key bytes), so
 # a key lands on the partition Debezium's own producer would have picked; null keys go to a random partition.
@@ -116,7 +116,8 @@ class KafkaSink:
 def workload(count: int, *, seed: int = 0, tables: Iterable[str] | None = None, generator: Generator | None = None,
              sink: KafkaSink | None = None, rate: float | None = None, clock: Callable[[], int] | None = None,
              progress: TextIO | None = sys.stderr, progress_interval: float = 1.0, collect: bool = False,
-             sleep: Callable[[float], None] = time.sleep, monotonic: Callable[[], float] = time.monotonic) -> dict:
+             sleep: Callable[[float], None] = time.sleep, monotonic: Callable[[], float] = time.monotonic,
+             heartbeat: Heartbeat | None = None, heartbeat_interval: float = 1.0) -> dict:
     """Generate ``count`` change events (op c/u/d; tombstones come on top) of random, realistic operations.
 
     - ``seed`` fixes the operations and values (with a fixed ``clock``, the records are identical run to run);
@@ -124,7 +125,10 @@ def workload(count: int, *, seed: int = 0, tables: Iterable[str] | None = None, 
     - ``sink``: where to send the records (none: generate only); flushed at the end;
     - ``rate``: events per second to pace at (none: as fast as possible);
     - ``progress``: where to print "events sent, rate" every ``progress_interval`` seconds (None: silent);
-    - ``collect``: also return the records themselves under ``"records_list"``.
+    - ``collect``: also return the records themselves under ``"records_list"``;
+    - ``heartbeat``: also emit the heartbeat row's updates (:class:`.state.Heartbeat`) every ``heartbeat_interval``
+      seconds, one at the start, as the source connector does during load (counted under ``"heartbeats"``; they
+      are not among the ``count`` events).
 
     Returns a summary: events per table, tombstones, records delivered, duration, achieved rate and the final
     intended row count of every table.
@@ -133,14 +137,28 @@ def workload(count: int, *, seed: int = 0, tables: Iterable[str] | None = None, 
         raise ValueError("count must be >= 0")
     if rate is not None and rate <= 0:
         raise ValueError("rate must be > 0")
-    gen = generator or Generator(clock=clock)
+    if heartbeat is not None and heartbeat_interval <= 0:
+        raise ValueError("heartbeat_interval must be > 0")
+    gen = generator or (heartbeat.gen if heartbeat is not None else Generator(clock=clock))
     random_ops = RandomWorkload(gen, seed=seed, tables=tables)
     events_per_table = {t: 0 for t in random_ops.tables}
     tombstones = 0
     events = 0
     collected: list[Record] = []
+    beats_before = heartbeat.beats if heartbeat is not None else 0
     start = last_report = monotonic()
-    while events < count:
+    next_beat = start  # the first heartbeat goes out before the first event (also when count is 0)
+    while events < count or (heartbeat is not None and heartbeat.beats == beats_before):
+        now = monotonic()
+        if heartbeat is not None and now >= next_beat:
+            next_beat = max(next_beat + heartbeat_interval, now + heartbeat_interval / 2)
+            beat = heartbeat.beat()
+            if sink is not None:
+                sink.send_all(beat)
+            if collect:
+                collected.extend(beat)
+            if events >= count:
+                break
         if rate is not None:
             wait = start + events / rate - monotonic()
             if wait > 0:
@@ -175,6 +193,8 @@ def workload(count: int, *, seed: int = 0, tables: Iterable[str] | None = None, 
         "rate": round(events / duration, 1) if duration > 0 else None,
         "rows": gen.row_counts(),
     }
+    if heartbeat is not None:
+        summary["heartbeats"] = heartbeat.beats - beats_before
     if progress is not None:
         print(f"cdcgen: done, {events} events ({tombstones} tombstones) in {duration:.2f}s", file=progress,
               flush=True)

@@ -557,3 +557,9 @@ TABLES: dict[str, Table] = {
 del C
 
 TABLE_ORDER = tuple(TABLES)  # customers, orders, line_items, inventory_levels, all_types
+
+# The heartbeat table (docs/sqlserver.md): one row, id 1, whose ts the source connector's heartbeat.action.query
+# sets to SYSUTCDATETIME() every heartbeat.interval.ms. Not one of the sample TABLES: the random workload never
+# touches it; state.Heartbeat emits its change stream.
+HEARTBEAT_TABLE = Table("sluice_heartbeat", (Column("id", "int", nullable=False),
+                                             Column("ts", "datetime2", scale=7, nullable=False)), ("id",))

@@ -30,7 +30,7 @@ from typing import Callable, Iterable, Mapping, Sequence
 
 from .events import (DEBEZIUM_VERSION, OP_CREATE, OP_DELETE, OP_READ, OP_UPDATE, UNAVAILABLE,
                      UNAVAILABLE_PLACEHOLDER, EventEncoder, Lsn, Record, SourceInfo, lob_images)
-from .schema import TABLES, PreciseDateTime, PreciseTime, Table
+from .schema import HEARTBEAT_TABLE, TABLES, PreciseDateTime, PreciseTime, Table
 
 START_LSN = "00000027:00000758:0001"
 _OP_NAMES = {"insert": OP_CREATE, "c": OP_CREATE, "update": OP_UPDATE, "u": OP_UPDATE, "delete": OP_DELETE,
@@ -204,6 +204,46 @@ class Generator:
 
     def row_counts(self) -> dict[str, int]:
         return {name: len(rows) for name, rows in self.state.items()}
+
+
+class Heartbeat:
+    """The change stream of the heartbeat row: what the Debezium SQL Server source emits when its
+    ``heartbeat.action.query`` (``UPDATE dbo.sluice_heartbeat SET ts = SYSUTCDATETIME() WHERE id = 1``) runs.
+
+    :meth:`beat` returns the records of one such update (the first call inserts row 1, as the row appears when CDC
+    is enabled on the seeded table). ``ts`` is the clock's time in UTC (naive, as ``SYSUTCDATETIME()`` returns it,
+    at ``datetime2(7)`` precision). The heartbeat shares ``generator``'s LSN sequence (one SQL Server log) and its
+    topic prefix, database and schema; it is not thread-safe, like the generator.
+    """
+
+    def __init__(self, generator: Generator, *, table: Table = HEARTBEAT_TABLE, row_id: int = 1):
+        self.gen, self.table, self.row_id = generator, table, row_id
+        self.inner = Generator(generator.prefix, generator.database, generator.schema, tables={table.name: table},
+                               clock=generator.clock, connector_version=generator.connector_version,
+                               tombstones=generator.tombstones)
+        self.beats = 0
+
+    @property
+    def topic(self) -> str:
+        return self.inner.encoder.topic(self.table.name)
+
+    @property
+    def row(self) -> dict | None:
+        """The heartbeat row as SQL Server holds it after the last beat (None before the first)."""
+        return self.inner.state[self.table.name].get((self.row_id,))
+
+    def beat(self, ts: _dt.datetime | None = None) -> list[Record]:
+        if ts is None:
+            nanos = self.gen.clock()
+            ts = PreciseDateTime.of(_dt.datetime(1970, 1, 1) + _dt.timedelta(microseconds=nanos // 1000),
+                                    nanos % 1000)
+        if self.gen.lsn > self.inner.lsn:
+            self.inner.lsn = self.gen.lsn
+        op = "update" if self.row is not None else "insert"
+        records = self.inner.transaction([(op, self.table.name, {"id": self.row_id, "ts": ts})])
+        self.gen.lsn = self.inner.lsn
+        self.beats += 1
+        return records
 
 
 class _Overlay:
@@ -457,4 +497,4 @@ class RandomWorkload:
         }
 
 
-__all__ = ["Generator", "RandomWorkload", "SteppingClock", "PreciseDateTime", "PreciseTime", "START_LSN"]
+__all__ = ["Generator", "Heartbeat", "RandomWorkload", "SteppingClock", "PreciseDateTime", "PreciseTime", "START_LSN"]

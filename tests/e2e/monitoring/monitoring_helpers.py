@@ -1,0 +1,113 @@
+"""The `monitoring` scenario: the pipeline plus Prometheus, Alertmanager and a webhook receiver, published on the
+host's loopback (molecule/monitoring/molecule.yml). Reuses the pipeline suite's helpers (tests/e2e/pipeline)."""
+import datetime
+import importlib.util
+import pathlib
+import threading
+import time
+
+import psycopg
+import requests
+
+from conftest import ROOT, docker_exec
+from tests.support.cdcgen import Generator, Heartbeat, KafkaSink, workload
+
+_spec = importlib.util.spec_from_file_location("pipeline_helpers", ROOT / "tests" / "e2e" / "pipeline" / "helpers.py")
+pipeline = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(pipeline)
+wait_for, rows, wait_until_replicated = pipeline.wait_for, pipeline.rows, pipeline.wait_until_replicated
+
+KAFKA = "127.0.0.1:19292"
+CONNECT = "http://127.0.0.1:18183"
+PG_PORT = 15532
+PROMETHEUS = "http://127.0.0.1:19590"
+ALERTMANAGER = "http://127.0.0.1:19593"
+WEBHOOK = "http://127.0.0.1:19599"
+SINK = pipeline.SINK
+PG_CONTAINER = "sluice-mon-pg"
+SECRETS = pathlib.Path(ROOT, ".cache", "secrets")
+
+
+def pg_connect():
+    password = (SECRETS / "postgres_sink_password").read_text().strip()
+    return psycopg.connect(host="127.0.0.1", port=PG_PORT, dbname="sluice", user="sluice_sink", password=password,
+                           autocommit=True, connect_timeout=5)
+
+
+def psql_admin(sql):
+    out = docker_exec(PG_CONTAINER, "su", "postgres", "-c", f"psql -v ON_ERROR_STOP=1 -At -d sluice -c \"{sql}\"")
+    assert out.returncode == 0, out.stderr
+    return out.stdout.strip()
+
+
+def connect_status(name):
+    return requests.get(f"{CONNECT}/connectors/{name}/status", timeout=10).json()
+
+
+def query(promql):
+    """Instant query against the scenario's Prometheus: [(labels, float value)]."""
+    answer = requests.get(f"{PROMETHEUS}/api/v1/query", params={"query": promql}, timeout=10).json()
+    assert answer["status"] == "success", answer
+    return [(r["metric"], float(r["value"][1])) for r in answer["data"]["result"]]
+
+
+def alerts(name, state=None):
+    """Prometheus' active alerts named `name` (state pending or firing)."""
+    found = requests.get(f"{PROMETHEUS}/api/v1/alerts", timeout=10).json()["data"]["alerts"]
+    return [a for a in found if a["labels"]["alertname"] == name and (state is None or a["state"] == state)]
+
+
+def _instant(text):
+    """An Alertmanager RFC 3339 time (nanoseconds, Z) as a Unix timestamp."""
+    head, _, frac = text.rstrip("Z").partition(".")
+    return datetime.datetime.fromisoformat(head).replace(tzinfo=datetime.timezone.utc).timestamp() + float(
+        "0." + (frac or "0"))
+
+
+def notifications(name, status, since):
+    """Alerts named `name` with `status` (firing/resolved) that the webhook receiver got, of alerts that started at
+    or after `since` (Unix time): earlier runs' notifications do not count."""
+    received = requests.get(WEBHOOK, timeout=10).json()
+    return [alert for note in received for alert in note.get("alerts", [])
+            if alert["labels"].get("alertname") == name and alert["status"] == status
+            and _instant(alert["startsAt"]) >= since]
+
+
+class Pulse(threading.Thread):
+    """The source side, from one thread (the generator is not thread-safe): the heartbeat row every `interval`
+    seconds, as the source connector's heartbeat.action.query writes it, and — while `rate` > 0 — random change
+    events at `rate` per second."""
+
+    def __init__(self, interval=1.0):
+        super().__init__(daemon=True, name="cdcgen-pulse")
+        self.interval, self.rate = interval, 0
+        self.gen = Generator()
+        self.heartbeat = Heartbeat(self.gen)
+        self.sink = KafkaSink(KAFKA)
+        self.stopped = threading.Event()
+        self.events = 0
+        self.idle = True  # no workload call in progress: the generator's state has all been sent
+        self.error = None
+
+    def run(self):
+        seed = 0
+        try:
+            while not self.stopped.is_set():
+                if self.rate:
+                    seed += 1
+                    self.idle = False
+                    done = workload(max(1, int(self.rate * self.interval)), seed=seed, generator=self.gen,
+                                    sink=self.sink, rate=self.rate, heartbeat=self.heartbeat,
+                                    heartbeat_interval=self.interval, progress=None)
+                    self.events += done["events"]
+                else:
+                    self.idle = True
+                    self.sink.send_all(self.heartbeat.beat())
+                    self.sink.flush(30)
+                    time.sleep(self.interval)
+        except Exception as exc:  # noqa: BLE001 (reported by the tests through .error)
+            self.error = exc
+
+    def stop(self):
+        self.stopped.set()
+        self.join(timeout=60)

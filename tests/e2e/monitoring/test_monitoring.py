@@ -1,0 +1,196 @@
+"""Monitoring of the running pipeline: every component's metrics in Prometheus, the end-to-end lag from the
+replicated heartbeat row, and alerts that fire, reach the webhook receiver, and resolve.
+
+SQL Server cannot run here: tests/support/cdcgen writes the change events and the heartbeat stream the Debezium
+SQL Server source would write (see docs/monitoring.md for what that leaves untested)."""
+import datetime as dt
+import time
+
+import pytest
+import requests
+
+from conftest import docker_exec, run_module
+from monitoring_helpers import (CONNECT, PG_CONTAINER, PROMETHEUS, SINK, Pulse, alerts, connect_status, notifications,
+                                pg_connect, psql_admin, query, rows, wait_for, wait_until_replicated)
+from tests.support.cdcgen import Generator, KafkaSink
+
+ALERTS = {
+    "SluiceEndToEndLagHigh", "SluiceConnectorFailed", "SluiceTaskFailed", "SluiceSourceDisconnected",
+    "SluiceDeadLetterQueueReceiving", "SluiceSinkErrorRate", "SluiceConsumerLagGrowing", "SluiceSchemaChangeDetected",
+    "SluiceKafkaBrokerDown", "SluiceKafkaUnderReplicatedPartitions", "SluiceKafkaOfflinePartitions",
+    "SluiceKafkaActiveControllerCount", "SluiceConnectWorkerDown", "SluicePostgresTargetDown", "SluiceExporterDown",
+    "SluiceDiskFilling", "SluiceReconcileDifferences", "SluiceReconcileNotSucceeding",
+}
+JOBS = {"prometheus": 1, "alertmanager": 1, "kafka": 1, "kafka_connect": 1, "postgres": 1, "node": 4}
+SAMPLE_TABLES = ("customers", "orders", "line_items", "inventory_levels", "all_types")
+
+
+@pytest.fixture(scope="module")
+def pulse():
+    # Start from empty tables (other suites may have written rows with the same keys), so PostgreSQL can be
+    # compared with this run's intended state as a whole.
+    with pg_connect() as conn:
+        for name in SAMPLE_TABLES:
+            rows(conn, f"TRUNCATE cdc.{name}")
+        rows(conn, "ALTER TABLE IF EXISTS cdc.customers DROP CONSTRAINT IF EXISTS e2e_reject")
+    # A re-run against a scenario an interrupted run left with a failed sink task starts healthy again.
+    if any(t["state"] == "FAILED" for t in connect_status(SINK)["tasks"]):
+        run_module("sluice.cdc.connect_connector", {"name": SINK, "state": "restarted", "url": CONNECT})
+    thread = Pulse()
+    thread.start()
+    yield thread
+    thread.stop()
+    assert thread.error is None, thread.error
+
+
+@pytest.fixture
+def pg():
+    """A fresh connection per test: stopping PostgreSQL ends every session."""
+    with pg_connect() as conn:
+        yield conn
+
+
+def scalar(promql):
+    result = query(promql)
+    return result[0][1] if result else None
+
+
+def test_heartbeat_replicates_and_its_lag_is_exposed(pulse, pg):
+    wait_for(lambda: rows(pg, "SELECT ts FROM cdc.sluice_heartbeat WHERE id = 1"), timeout=120,
+             what="the heartbeat row in PostgreSQL")
+    # datetime2(7) (NanoTimestamp) lands as timestamp without time zone holding UTC wall-clock time
+    column_type = rows(pg, "SELECT data_type FROM information_schema.columns "
+                           "WHERE table_schema = 'cdc' AND table_name = 'sluice_heartbeat' AND column_name = 'ts'")
+    assert column_type == [("timestamp without time zone",)]
+    (ts,), = rows(pg, "SELECT ts FROM cdc.sluice_heartbeat WHERE id = 1")
+    assert abs((dt.datetime.utcnow() - ts).total_seconds()) < 20
+    lag = wait_for(lambda: scalar("sluice_heartbeat_lag_seconds"), timeout=60,
+                   what="sluice_heartbeat_lag_seconds in Prometheus")
+    assert 0 <= lag < 15, lag
+    stamp = scalar("sluice_heartbeat_timestamp_seconds")
+    assert abs(stamp - ts.replace(tzinfo=dt.timezone.utc).timestamp()) < 15
+    # the monitoring login reads the lag through the function only, not the replicated data
+    assert psql_admin("SELECT has_table_privilege('sluice_monitor', 'cdc.sluice_heartbeat', 'SELECT')") == "f"
+    assert psql_admin("SELECT has_function_privilege('sluice_monitor', 'cdc.sluice_heartbeat_age()', 'EXECUTE')") == "t"
+
+
+def test_every_target_from_the_inventory_is_up(pulse):
+    active = requests.get(f"{PROMETHEUS}/api/v1/targets", params={"state": "active"}, timeout=10).json()
+    by_job = {}
+    for target in active["data"]["activeTargets"]:
+        by_job.setdefault(target["labels"]["job"], []).append((target["labels"]["host"], target["health"]))
+    assert {job: len(targets) for job, targets in by_job.items()} == JOBS
+    assert sorted(host for host, _ in by_job["node"]) == ["sluice-mon-connect", "sluice-mon-kafka", "sluice-mon-pg",
+                                                          "sluice-mon-prom"]
+    wait_for(lambda: all(scalar(f'up{{job="{job}",host="{host}"}}') == 1
+                         for job, targets in by_job.items() for host, _ in targets),
+             timeout=60, what="every target to be scraped successfully")
+
+
+def test_kafka_broker_health_metrics(pulse):
+    assert scalar("sum(kafka_server_replicamanager_underreplicatedpartitions)") == 0
+    assert scalar("sum(kafka_controller_kafkacontroller_offlinepartitionscount)") == 0
+    assert scalar("sum(kafka_controller_kafkacontroller_activecontrollercount)") == 1
+    heartbeat_topic = "sluice.sluice_demo.dbo.sluice_heartbeat"
+    assert scalar(f'sum(kafka_server_brokertopicmetrics_messagesinpersec_total{{topic="{heartbeat_topic}"}})') > 0
+
+
+def test_connect_worker_task_and_sink_metrics(pulse):
+    assert scalar(f'kafka_connect_connector_status{{connector="{SINK}",status="running"}}') == 1
+    assert scalar(f'kafka_connect_task_status{{connector="{SINK}",task="0",status="running"}}') == 1
+    assert scalar(f'kafka_connect_connector_running_task_count{{connector="{SINK}"}}') == 1
+    assert scalar(f'kafka_connect_connector_failed_task_count{{connector="{SINK}"}}') == 0
+    assert scalar("kafka_connect_worker_connector_count") >= 1
+    assert scalar(f'kafka_connect_task_error_total_record_errors{{connector="{SINK}"}}') == 0
+    assert scalar(f'kafka_connect_task_error_deadletterqueue_produce_requests{{connector="{SINK}"}}') == 0
+    wait_for(lambda: (scalar(f'kafka_connect_sink_task_sink_record_read{{connector="{SINK}"}}') or 0) > 0,
+             timeout=60, what="the sink's records-read count to grow with the heartbeats")
+    lag = query(f'kafka_consumer_records_lag_max{{client_id=~"connector-consumer-{SINK}-.*"}}')
+    assert lag and all(value >= 0 for _, value in lag), lag
+
+
+def test_postgres_and_node_exporters(pulse):
+    assert scalar("pg_up") == 1
+    # containers' root is an overlay (excluded by the node exporter); their bind-mounted files sit on the host's fs
+    free = query("count by (host) (node_filesystem_avail_bytes{host!=\"\"} > 0)")
+    assert sorted(labels["host"] for labels, _ in free) == ["sluice-mon-connect", "sluice-mon-kafka",
+                                                            "sluice-mon-pg", "sluice-mon-prom"]
+    assert scalar('node_textfile_scrape_error{host="sluice-mon-pg"}') == 0
+
+
+def test_every_alert_rule_is_loaded_and_none_fires_while_healthy(pulse):
+    groups = requests.get(f"{PROMETHEUS}/api/v1/rules", timeout=10).json()["data"]["groups"]
+    names = {rule["name"] for group in groups for rule in group["rules"]}
+    assert names == ALERTS
+    assert all(rule["health"] == "ok" for group in groups for rule in group["rules"])
+    firing = [a["labels"]["alertname"] for a in requests.get(f"{PROMETHEUS}/api/v1/alerts", timeout=10)
+              .json()["data"]["alerts"] if a["state"] == "firing"]
+    assert firing == []
+
+
+def test_lag_alert_fires_when_postgres_stops_under_load_and_resolves(pulse):
+    since = time.time()
+    pulse.rate = 40
+    wait_for(lambda: pulse.events > 100, timeout=60, what="load to start")
+    stopped = docker_exec(PG_CONTAINER, "systemctl", "stop", "postgresql@15-main")
+    assert stopped.returncode == 0, stopped.stderr
+    try:
+        firing = wait_for(lambda: alerts("SluiceEndToEndLagHigh", "firing"), timeout=240, interval=2,
+                          what="SluiceEndToEndLagHigh to fire")
+        assert float(firing[0]["value"]) > 30
+        assert alerts("SluicePostgresTargetDown", "firing") or alerts("SluicePostgresTargetDown", "pending")
+        wait_for(lambda: notifications("SluiceEndToEndLagHigh", "firing", since), timeout=60, interval=2,
+                 what="the webhook to receive the firing lag alert")
+        note = notifications("SluiceEndToEndLagHigh", "firing", since)[0]
+        assert note["labels"]["severity"] == "critical"
+        assert note["annotations"]["runbook_url"].endswith("#sluiceendtoendlaghigh")
+    finally:
+        started = docker_exec(PG_CONTAINER, "systemctl", "start", "postgresql@15-main")
+        assert started.returncode == 0, started.stderr
+    # In Debezium 3.6 a write error fails the sink task (docs/pipeline.md); the runbook restarts failed tasks.
+    task_failed = connect_status(SINK)["tasks"][0]["state"] == "FAILED"
+    if task_failed:
+        restarted = run_module("sluice.cdc.connect_connector", {"name": SINK, "state": "restarted", "url": CONNECT})
+        assert restarted.get("failed") is not True, restarted
+    print(f"sink task failed during the outage and was restarted: {task_failed}")
+    wait_for(lambda: not alerts("SluiceEndToEndLagHigh"), timeout=240, interval=2,
+             what="SluiceEndToEndLagHigh to resolve")
+    wait_for(lambda: notifications("SluiceEndToEndLagHigh", "resolved", since), timeout=90, interval=2,
+             what="the webhook to receive the resolved lag alert")
+    assert scalar("sluice_heartbeat_lag_seconds") < 30
+    pulse.rate = 0
+    wait_for(lambda: pulse.idle, timeout=30, what="the load to stop")
+    with pg_connect() as fresh:
+        wait_until_replicated(fresh, pulse.gen, ["customers", "orders", "line_items", "inventory_levels"],
+                              timeout=180)
+
+
+def test_failed_task_alert_fires_reaches_the_webhook_and_resolves(pulse, pg):
+    since = time.time()
+    gen = Generator()
+    sink = KafkaSink("127.0.0.1:19292")
+    row = {"id": 9_000_001, "email": "reject@example.com", "full_name": "Reject", "is_active": True}
+    psql_admin("ALTER TABLE cdc.customers ADD CONSTRAINT e2e_reject CHECK (email <> 'reject@example.com')")
+    try:
+        sink.send_all(gen.insert("customers", row))
+        sink.flush(60)
+        wait_for(lambda: connect_status(SINK)["tasks"][0]["state"] == "FAILED", timeout=120,
+                 what="the sink task to fail on the rejected row")
+        assert scalar(f'kafka_connect_task_status{{connector="{SINK}",status="failed"}}') == 1 or wait_for(
+            lambda: scalar(f'kafka_connect_task_status{{connector="{SINK}",status="failed"}}') == 1, timeout=30,
+            what="the failed task status in Prometheus")
+        firing = wait_for(lambda: alerts("SluiceTaskFailed", "firing"), timeout=120, interval=2,
+                          what="SluiceTaskFailed to fire")
+        assert firing[0]["labels"]["connector"] == SINK and firing[0]["labels"]["task"] == "0"
+        wait_for(lambda: notifications("SluiceTaskFailed", "firing", since), timeout=60, interval=2,
+                 what="the webhook to receive the firing task alert")
+    finally:
+        psql_admin("ALTER TABLE cdc.customers DROP CONSTRAINT e2e_reject")
+    restarted = run_module("sluice.cdc.connect_connector", {"name": SINK, "state": "restarted", "url": CONNECT})
+    assert restarted["changed"] is True, restarted
+    wait_for(lambda: rows(pg, "SELECT email FROM cdc.customers WHERE id = 9000001"), timeout=120,
+             what="the once rejected row in PostgreSQL")
+    wait_for(lambda: not alerts("SluiceTaskFailed"), timeout=120, interval=2, what="SluiceTaskFailed to resolve")
+    resolved = wait_for(lambda: notifications("SluiceTaskFailed", "resolved", since), timeout=90, interval=2,
+                        what="the webhook to receive the resolved task alert")
+    assert resolved[0]["labels"]["connector"] == SINK
