@@ -94,10 +94,17 @@ def ensure_databases(dsn):
 
 
 def server_cpu(dsn):
-    """CPU seconds of the server's exited backends so far (postmaster's cutime + cstime), or None."""
+    """CPU seconds of the server's exited backends so far (postmaster's cutime + cstime), or None. Waits (up to
+    10 s) until the measured run's backends have exited and been reaped: a backend still running is not counted."""
     try:
-        with psycopg.connect(dsn + " dbname=postgres") as conn:
+        with psycopg.connect(dsn + " dbname=postgres", autocommit=True) as conn:
             data = conn.execute("SELECT current_setting('data_directory')").fetchone()[0]
+            for _ in range(100):
+                others = conn.execute("SELECT count(*) FROM pg_stat_activity WHERE pid <> pg_backend_pid() "
+                                      "AND backend_type IN ('client backend', 'parallel worker')").fetchone()[0]
+                if not others:
+                    break
+                time.sleep(0.1)
         pid = int(pathlib.Path(data, "postmaster.pid").read_text().split()[0])
         fields = pathlib.Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
         return (int(fields[13]) + int(fields[14])) / CLK_TCK  # cutime, cstime (fields 16, 17)
