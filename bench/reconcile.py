@@ -106,8 +106,20 @@ def server_cpu(dsn):
                     break
                 time.sleep(0.1)
         pid = int(pathlib.Path(data, "postmaster.pid").read_text().split()[0])
-        fields = pathlib.Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[13]) + int(fields[14])) / CLK_TCK  # cutime, cstime (fields 16, 17)
+
+        def reaped():
+            fields = pathlib.Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            return (int(fields[13]) + int(fields[14])) / CLK_TCK  # cutime, cstime (fields 16, 17)
+
+        # A backend leaves pg_stat_activity before the postmaster reaps it: wait until the figure settles.
+        last = reaped()
+        for _ in range(25):
+            time.sleep(0.2)
+            now = reaped()
+            if now == last:
+                return now
+            last = now
+        return last
     except Exception:
         return None
 

@@ -3,11 +3,13 @@
 # Apache License 2.0 (see https://www.apache.org/licenses/LICENSE-2.0)
 """Reconciliation engine: proves the target holds exactly the source's rows, or names every differing key.
 
-Collation-independent by construction: rows are never ordered or ranged by their key values. Each row's
-canonical key bytes are hashed (MD5, see normalize.py; a single integer key is used as is); that picks one of N
-buckets, and both engines
-aggregate per bucket (row count, sum of 64-bit row hashes mod 2**64) server-side. Only differing buckets are
-drilled into, streaming both sides ordered by the binary key hash (same order on every engine) and merging.
+Collation-independent by construction: rows are never ordered or ranged by text, binary or composite keys. Each
+row's canonical key bytes are hashed (MD5, see normalize.py; a single integer key is used as is); that picks one
+of N buckets, and both engines aggregate per bucket (row count, sum of 64-bit row hashes mod 2**64) server-side.
+A single integer primary key, which every engine orders alike, instead cuts the table into N contiguous key
+ranges, each digested in key order (one MD5 per range, not per row; ``_KeyRanges``). Only differing buckets or
+ranges are drilled into, streaming both sides ordered by the binary key hash (same order on every engine) and
+merging.
 
 Modes: ``count`` (row counts), ``checksum`` (bucket digests), ``full`` (down to keys and columns, then an
 optional re-check of the differing keys after ``recheck_delay`` seconds for rows changing in flight).
@@ -21,6 +23,7 @@ Report schema (JSON-serializable dict; stable)::
      "tables": [{"table": "schema.table" (source), "target_table": "schema.table", "mode": str,
                  "status": str, "key_columns": [str], "columns": [str] (compared, besides the key),
                  "rows_source": int | None, "rows_target": int | None,
+                 "partition": "ranges" (integer primary key) | "buckets",
                  "buckets_compared": int, "buckets_differing": int,
                  "missing_in_target": [[key value, ...]], "extra_in_target": [[key value, ...]],
                  "different": [{"key": [key value, ...], "columns": {column: [source value, target value]}}],
@@ -130,6 +133,8 @@ def _split_name(name, default_schema: str) -> tuple:
 
 
 class _TableRun:
+    ranged = False  # a single integer primary key on both sides: key ranges instead of hash buckets
+
     def __init__(self, source: Endpoint, target: Endpoint, spec: TableSpec, mode, buckets, recheck_delay,
                  max_keys, progress=None, split=1):
         self.endpoints = (source, target)
@@ -139,7 +144,8 @@ class _TableRun:
         self.report = {
             "table": ".".join(spec.source), "target_table": ".".join(spec.target), "mode": mode,
             "status": "consistent", "key_columns": [], "columns": [], "rows_source": None, "rows_target": None,
-            "buckets_compared": 0, "buckets_differing": 0, "missing_in_target": [], "extra_in_target": [],
+            "partition": None, "buckets_compared": 0, "buckets_differing": 0, "missing_in_target": [],
+            "extra_in_target": [],
             "different": [], "missing_in_target_count": 0, "extra_in_target_count": 0, "different_count": 0,
             "truncated": False, "rechecked_resolved": 0, "errors": [], "seconds": 0.0,
         }
@@ -238,6 +244,10 @@ class _TableRun:
                 continue
             (key if col.name in key_names else columns).append(p)
         key.sort(key=lambda p: key_names.index(p.name))
+        # MIN/MAX take no bool/bit: such a key keeps the hash buckets.
+        self.ranged = (len(key) == 1 and key[0].kind.name == "int"
+                       and not {key[0].source.type, key[0].target.type} & {"bool", "bit"}
+                       and [k.lower() for k in spk] == [k.lower() for k in tpk] == [key[0].name.lower()])
         self.pairs = (tuple(key), tuple(columns))
         self.sides = tuple(
             Side(names[i][0], names[i][1], tuple((getattr(p, side), p.kind) for p in key),
@@ -273,19 +283,29 @@ class _TableRun:
         # The report's bucket figures stay those of ``buckets``.
         fine = self.buckets * _FINE if self.mode == "full" else self.buckets
         fine = self.buckets if fine > _MAX_FINE else fine
+        if self.ranged:
+            def bounds(i, ep, conn):
+                return self._fetchall(ep, conn, ep.dialect.key_bounds(self.sides[i]))[0]
 
-        src, dst = self._digests(fine)
+            ends = [v for row in self._both(bounds) for v in row if v is not None]
+            self.partition = _KeyRanges(min(ends, default=0), max(ends, default=-1), fine // self.buckets,
+                                        self.buckets)
+        else:
+            self.partition = _HashBuckets(fine, self.buckets)
+
+        src, dst = self._digests()
         r = self.report
+        r["partition"] = "ranges" if self.ranged else "buckets"
         r["rows_source"] = sum(n for n, _ in src.values())
         r["rows_target"] = sum(n for n, _ in dst.values())
         differing = sorted(b for b in set(src) | set(dst) if src.get(b) != dst.get(b))
-        coarse_src, coarse_dst = _coarse(src, self.buckets), _coarse(dst, self.buckets)
+        coarse_src, coarse_dst = self.partition.coarse(src), self.partition.coarse(dst)
         r["buckets_compared"] = len(set(coarse_src) | set(coarse_dst))
         r["buckets_differing"] = sum(1 for b in set(coarse_src) | set(coarse_dst)
                                      if coarse_src.get(b) != coarse_dst.get(b))
         if self.mode == "full" and differing:
             self._phase(f"drilling into {len(differing)} differing bucket(s)")
-            self._drill(differing, fine)
+            self._drill(differing)
             if self.recheck_delay > 0 and self._pending:
                 self._phase(f"re-checking {len(self._pending)} key(s) in {self.recheck_delay:g} s")
                 time.sleep(self.recheck_delay)
@@ -293,11 +313,11 @@ class _TableRun:
             self._phase("fetching the differing values")
             self._render()
 
-    def _digests(self, buckets):
+    def _digests(self):
         """{bucket: (rows, hash sum)} per side; with ``split`` > 1 each side's scan runs as that many slices
         (disjoint sets of buckets), each on its own connection, all concurrently."""
         def digests(i, ep, conn, part=0):
-            rows = self._fetchall(ep, conn, ep.dialect.bucket_digests(self.sides[i], buckets, part, self.split))
+            rows = self._fetchall(ep, conn, self.partition.digests(ep.dialect, self.sides[i], part, self.split))
             return {int(b): (int(n), int(s) & _MASK64) for b, n, s in rows}
 
         if self.split == 1:
@@ -321,7 +341,7 @@ class _TableRun:
                     pass
 
     # --- full: drill down ---------------------------------------------------------------------------------------
-    def _drill(self, differing, buckets):
+    def _drill(self, differing):
         # key hash -> (kind, source row, target row); only up to max_keys per kind are kept (bounded memory).
         # One scan per side (per chunk of bucket ids) fetches the rows of the differing buckets with their raw
         # values: the report needs no second pass over the table for the values of the different rows.
@@ -330,8 +350,7 @@ class _TableRun:
         step = min(ep.dialect.max_list for ep in self.endpoints) - 1
         for start in range(0, len(differing), step):
             chunk = differing[start:start + step]
-            streams = [_Prefetch(ep, self.conns[i],
-                                 ep.dialect.rows_in_buckets(self.sides[i], buckets, chunk, raw_columns=True))
+            streams = [_Prefetch(ep, self.conns[i], self.partition.rows(ep.dialect, self.sides[i], chunk))
                        for i, ep in enumerate(self.endpoints)]
             try:
                 for kh, s_row, t_row in _merge(*streams):
@@ -424,13 +443,68 @@ class _TableRun:
         return 2 + len(self.pairs[1]) + len(self.pairs[0])
 
 
-def _coarse(digests, buckets):
-    """Fine bucket digests summed into their bucket (fine id mod buckets): counts add, hash sums add mod 2**64."""
-    out = {}
-    for b, (n, h) in digests.items():
-        on, oh = out.get(b % buckets, (0, 0))
-        out[b % buckets] = (on + n, (oh + h) & _MASK64)
-    return out
+class _Partition:
+    """How a table's rows are divided for digesting: ``fine`` ids digested, reported as ``buckets`` buckets."""
+
+    def coarse(self, digests):
+        """Fine digests summed into their reported bucket: counts add, hash sums add mod 2**64."""
+        out = {}
+        for b, (n, h) in digests.items():
+            on, oh = out.get(self.bucket_of(b), (0, 0))
+            out[self.bucket_of(b)] = (on + n, (oh + h) & _MASK64)
+        return out
+
+
+class _HashBuckets(_Partition):
+    """Buckets of the key's bucket source (see dialects); fine bucket b belongs to bucket b mod buckets."""
+
+    def __init__(self, fine: int, buckets: int):
+        self.fine, self.buckets = fine, buckets
+
+    def bucket_of(self, b):
+        return b % self.buckets
+
+    def digests(self, dialect, side, part, parts):
+        return dialect.bucket_digests(side, self.fine, part, parts)
+
+    def rows(self, dialect, side, ids):
+        return dialect.rows_in_buckets(side, self.fine, ids, raw_columns=True)
+
+
+class _KeyRanges(_Partition):
+    """[lo, hi] (both sides' key bounds) cut into ``buckets`` contiguous ranges of equal width, each cut again into
+    up to ``per_bucket`` fine ranges (the ones digested) of at least MIN_FINE_WIDTH key values. Bounds are Python integers: no overflow near the int8 limits.
+    A skewed key distribution gives unevenly filled ranges: still exact, only the drill-down reads more rows."""
+
+    MIN_FINE_WIDTH = 1000  # key values: each range read costs a setup (index descent, one MD5) of ~50 µs
+
+    def __init__(self, lo: int, hi: int, per_bucket: int, buckets: int):
+        self.bounds, self._bucket = [], []
+        per_bucket = max(1, min(per_bucket, (hi - lo + 1) // (buckets * self.MIN_FINE_WIDTH)))
+        for b, (blo, bhi) in enumerate(_cut(lo, hi, buckets)):
+            for bounds in _cut(blo, bhi, per_bucket):
+                self.bounds.append(bounds)
+                self._bucket.append(b)
+
+    def bucket_of(self, i):
+        return self._bucket[i]
+
+    def digests(self, dialect, side, part, parts):
+        n = len(self.bounds)
+        ids = range(part * n // parts, (part + 1) * n // parts)  # a contiguous slice per part
+        return dialect.range_digests(side, [(i, *self.bounds[i]) for i in ids])
+
+    def rows(self, dialect, side, ids):
+        return dialect.rows_in_ranges(side, [self.bounds[i] for i in ids], raw_columns=True)
+
+
+def _cut(lo: int, hi: int, n: int):
+    """[lo, hi] as at most n contiguous (lo, hi) ranges of equal width (fewer when it holds fewer values)."""
+    span = hi - lo + 1
+    if span <= 0:
+        return []
+    width = -(-span // min(n, span))
+    return [(lo + o, min(hi, lo + o + width - 1)) for o in range(0, span, width)]
 
 
 def _key(row, ncol, nkey):

@@ -105,6 +105,12 @@ def row_hash(key_frames: bytes, column_frames: bytes) -> int:
     return int.from_bytes(hashlib.md5(key_frames + column_frames).digest()[:8], "big", signed=True)
 
 
+def range_digest(row_frames) -> int:
+    """Digest of a key range (single integer primary key): MD5 of its rows' frames concatenated in key order,
+    first 8 bytes signed. Order-dependent, so one MD5 per range instead of one per row."""
+    return int.from_bytes(hashlib.md5(b"".join(row_frames)).digest()[:8], "big", signed=True)
+
+
 def column_hash(kind: Kind, value) -> bytes:
     """Per-column digest used to name the differing columns of a row."""
     return hashlib.md5(frame(encode_value(kind, value))).digest()

@@ -99,6 +99,27 @@ PG_STATEMENTS = {
         'ext, \'UTF8\') AS _e0, COALESCE("id"::int8, 0) AS _bs FROM "dbo"."we]ird""t" WHERE (id > 5) OF'
         'FSET 0) e) r ORDER BY 3',
         []),
+    'key_bounds': (
+        'SELECT MIN("id"), MAX("id") FROM "dbo"."we]ird""t" WHERE (id > 5)',
+        []),
+    'range_digests': (
+        'SELECT _sr.i, x.n, x.h FROM unnest(%s::int4[], %s::int8[], %s::int8[]) AS _sr(i, lo, hi) CROSS'
+        " JOIN LATERAL (SELECT count(*) AS n, ('x' || md5(string_agg(_kf || _c0, ''::bytea)))::bit(64):"
+        ":int8 AS h FROM (SELECT CASE WHEN _ek0 IS NULL THEN '\\x00'::bytea ELSE '\\x0100000008'::bytea |"
+        "| _ek0 END AS _kf, CASE WHEN _e0 IS NULL THEN '\\x00'::bytea ELSE '\\x01'::bytea || int4send(len"
+        'gth(_e0)) || _e0 END AS _c0, _k0 FROM (SELECT int8send("id"::int8) AS _ek0, convert_to("na]me"'
+        '::text, \'UTF8\') AS _e0, "id" AS _k0 FROM "dbo"."we]ird""t" WHERE (id > 5) AND ("id" BETWEEN _s'
+        'r.lo AND _sr.hi) ORDER BY "id" OFFSET 0) e) r) x WHERE x.n > 0 ORDER BY 1',
+        [[0, 1], [1, 11], [10, 20]]),
+    'rows_in_ranges': (
+        "SELECT decode(md5(_kf), 'hex') AS _kh, decode(md5(_kf || _c0), 'hex') AS _rh, decode(md5(_c0),"
+        " 'hex') AS _h0, _k0 FROM unnest(%s::int8[], %s::int8[]) AS _sr(lo, hi) CROSS JOIN LATERAL (SEL"
+        "ECT CASE WHEN _ek0 IS NULL THEN '\\x00'::bytea ELSE '\\x0100000008'::bytea || _ek0 END AS _kf, C"
+        "ASE WHEN _e0 IS NULL THEN '\\x00'::bytea ELSE '\\x01'::bytea || int4send(length(_e0)) || _e0 END"
+        ' AS _c0, _k0 FROM (SELECT int8send("id"::int8) AS _ek0, convert_to("na]me"::text, \'UTF8\') AS _'
+        'e0, "id" AS _k0 FROM "dbo"."we]ird""t" WHERE (id > 5) AND ("id" BETWEEN _sr.lo AND _sr.hi) ORD'
+        'ER BY "id" OFFSET 0) e) r ORDER BY 1',
+        [[1, 21], [10, 30]]),
     'catalog_columns': (
         "SELECT a.attname, t.typname, CASE WHEN t.typname = 'numeric' AND a.atttypmod >= 4 THEN (a.at"
         'ttypmod - 4) & 65535 END FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid WHERE a.at'
@@ -216,6 +237,31 @@ MS_STATEMENTS = {
         'IN2_UTF8 AS varchar(max)) AS varbinary(max)) END AS _c0 FROM [dbo].[we]]ird"t] WHERE (id > 5'
         ')) r ORDER BY 3',
         []),
+    'key_bounds': (
+        'SELECT MIN([id]), MAX([id]) FROM [dbo].[we]]ird"t] WHERE (id > 5)',
+        []),
+    'range_digests': (
+        "SELECT _sr.i, x.n, x.h FROM OPENJSON(?) WITH (i int '$[0]', lo bigint '$[1]', hi bigint '$[2]'"
+        ") AS _sr CROSS APPLY (SELECT COUNT_BIG(*) AS n, CAST(SUBSTRING(HASHBYTES('MD5', CONVERT(varbin"
+        "ary(max), STRING_AGG(CONVERT(varchar(max), _kf + _c0, 2), '') WITHIN GROUP (ORDER BY _k0), 2))"
+        ', 1, 8) AS bigint) AS h FROM (SELECT CASE WHEN [id] IS NULL THEN 0x00 ELSE 0x0100000008 + CAST'
+        '(CAST([id] AS bigint) AS binary(8)) END AS _kf, CASE WHEN [na]]me] IS NULL THEN 0x00 ELSE 0x01'
+        ' + CAST(CAST(DATALENGTH(CAST(CAST(CAST([na]]me] AS nvarchar(max)) COLLATE Latin1_General_100_B'
+        'IN2_UTF8 AS varchar(max)) AS varbinary(max))) AS int) AS binary(4)) + CAST(CAST(CAST([na]]me] '
+        'AS nvarchar(max)) COLLATE Latin1_General_100_BIN2_UTF8 AS varchar(max)) AS varbinary(max)) END'
+        ' AS _c0, [id] AS _k0 FROM [dbo].[we]]ird"t] WHERE (id > 5) AND ([id] BETWEEN _sr.lo AND _sr.hi'
+        ')) r) x WHERE x.n > 0 ORDER BY _sr.i',
+        ['[[0, 1, 10], [1, 11, 20]]']),
+    'rows_in_ranges': (
+        "SELECT HASHBYTES('MD5', _kf) AS _kh, HASHBYTES('MD5', _kf + _c0) AS _rh, HASHBYTES('MD5', _c0)"
+        " AS _h0, _k0 FROM OPENJSON(?) WITH (lo bigint '$[0]', hi bigint '$[1]') AS _sr CROSS APPLY (SE"
+        'LECT CASE WHEN [id] IS NULL THEN 0x00 ELSE 0x0100000008 + CAST(CAST([id] AS bigint) AS binary('
+        '8)) END AS _kf, CASE WHEN [na]]me] IS NULL THEN 0x00 ELSE 0x01 + CAST(CAST(DATALENGTH(CAST(CAS'
+        'T(CAST([na]]me] AS nvarchar(max)) COLLATE Latin1_General_100_BIN2_UTF8 AS varchar(max)) AS var'
+        'binary(max))) AS int) AS binary(4)) + CAST(CAST(CAST([na]]me] AS nvarchar(max)) COLLATE Latin1'
+        '_General_100_BIN2_UTF8 AS varchar(max)) AS varbinary(max)) END AS _c0, [id] AS _k0 FROM [dbo].'
+        '[we]]ird"t] WHERE (id > 5) AND ([id] BETWEEN _sr.lo AND _sr.hi)) r ORDER BY 1',
+        ['[[1, 10], [21, 30]]']),
     'catalog_columns': (
         "SELECT c.name, TYPE_NAME(c.system_type_id), CASE WHEN TYPE_NAME(c.system_type_id) IN ('decim"
         "al', 'numeric') THEN CAST(c.scale AS int) WHEN TYPE_NAME(c.system_type_id) IN ('money', 'sma"
@@ -243,6 +289,9 @@ def _statement(dialect, name):
             "rows_in_buckets": lambda: dialect.rows_in_buckets(side, 16, (1, 2)),
             "rows_by_key_hash": lambda: dialect.rows_by_key_hash(side, [b"a"]),
             "canonical_rows": lambda: dialect.canonical_rows(side),
+            "key_bounds": lambda: dialect.key_bounds(side),
+            "range_digests": lambda: dialect.range_digests(side, [(0, 1, 10), (1, 11, 20)]),
+            "rows_in_ranges": lambda: dialect.rows_in_ranges(side, [(1, 10), (21, 30)]),
             "catalog_columns": lambda: dialect.catalog_columns("dbo", "t"),
             "catalog_primary_key": lambda: dialect.catalog_primary_key("dbo", "t")}[name]()
 
