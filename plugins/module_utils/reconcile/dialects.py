@@ -10,7 +10,8 @@ cross the network; the expressions produce the exact bytes of ``normalize.encode
 The WHERE filter of a table is trusted SQL text from the configuration (like a playbook's SQL), inserted as is.
 
 SQL Server requirements: 2019 or later (the ``Latin1_General_100_BIN2_UTF8`` collation turns nvarchar into UTF-8
-bytes; ``DATEDIFF_BIG``). The ``nfc`` option has no SQL Server equivalent (no Unicode normalization function).
+bytes; ``DATEDIFF_BIG``; ``STRING_AGG``; ``OPENJSON``, which needs compatibility level 130 or higher). The ``nfc``
+option has no SQL Server equivalent (no Unicode normalization function).
 """
 
 from __future__ import annotations
@@ -162,21 +163,18 @@ class Dialect:
         ``part`` of ``parts``, see ``_partition``)."""
         raise NotImplementedError
 
-    def _detail_columns(self, side: Side, raw_columns: bool) -> list[str]:
-        cols = [f"{self.md5(self._row_frames(side))} AS _rh"]
+    def _detail_columns(self, side: Side, raw_columns: bool) -> str:
+        """The drill-down row: key hash, row md5, column md5s, raw keys [, raw column values]."""
+        cols = [f"{self.md5('_kf')} AS _kh", f"{self.md5(self._row_frames(side))} AS _rh"]
         cols += [f"{self.md5(f'_c{i}')} AS _h{i}" for i in range(len(side.columns))]
         cols += [f"_k{i}" for i in range(len(side.key))]
         if raw_columns:
             cols += [f"_v{i}" for i in range(len(side.columns))]
-        return cols
+        return ", ".join(cols)
 
     def rows_in_buckets(self, side: Side, buckets: int, bucket_ids, raw_columns: bool = False):
         """Rows (key hash, row md5, column md5s..., raw key values... [, raw column values...]) of the given
         buckets, ordered by key hash."""
-        raise NotImplementedError
-
-    def rows_by_key_hash(self, side: Side, key_hashes):
-        """Like rows_in_buckets, plus the raw column values, for the rows with the given key hashes."""
         raise NotImplementedError
 
     def _hashed_bucket_source(self, key_frames: str) -> str:
@@ -386,17 +384,11 @@ class PostgresDialect(Dialect):
         return sql, [buckets] * 3 + params
 
     def rows_in_buckets(self, side, buckets, bucket_ids, raw_columns=False):
-        cols = ", ".join([f"{self.md5('_kf')} AS _kh"] + self._detail_columns(side, raw_columns))
+        cols = self._detail_columns(side, raw_columns)
         scan_filter, outer_filter = self._bucket_filter(side, "= ANY(%s)")
         inner = self._inner(side, raw_keys=True, raw_columns=raw_columns, scan_filter=scan_filter)
         sql = f"SELECT {cols} FROM ({inner}) r{f' WHERE {outer_filter}' if outer_filter else ''} ORDER BY 1"
         return sql, [buckets] * 3 + [list(bucket_ids)]
-
-    def rows_by_key_hash(self, side, key_hashes):
-        cols = ", ".join([f"{self.md5('_kf')} AS _kh"] + self._detail_columns(side, True))
-        sql = (f"SELECT {cols} FROM ({self._inner(side, raw_keys=True, raw_columns=True)}) r "
-               f"WHERE {self.md5('_kf')} = ANY(%s) ORDER BY 1")
-        return sql, [list(key_hashes)]
 
     def canonical_rows(self, side):
         sql = (f"SELECT _kf, {self._row_frames(side)}, {self.md5('_kf')}, _bs, {self._hash64(self._row_frames(side))} "
@@ -417,7 +409,7 @@ class PostgresDialect(Dialect):
 
     def rows_in_ranges(self, side, ranges, raw_columns=False):
         los, his = (list(v) for v in zip(*ranges)) if ranges else ([], [])
-        cols = ", ".join([f"{self.md5('_kf')} AS _kh"] + self._detail_columns(side, raw_columns))
+        cols = self._detail_columns(side, raw_columns)
         sql = (f"SELECT {cols} FROM unnest(%s::int8[], %s::int8[]) AS {self.RANGE}(lo, hi) "
                f"CROSS JOIN LATERAL ({self._ranged_inner(side, raw_columns=raw_columns)}) r ORDER BY 1")
         return sql, [los, his]
@@ -581,19 +573,11 @@ class SqlServerDialect(Dialect):
 
     def rows_in_buckets(self, side, buckets, bucket_ids, raw_columns=False):
         ids = list(bucket_ids)
-        cols = ", ".join([f"{self.md5('_kf')} AS _kh"] + self._detail_columns(side, raw_columns))
+        cols = self._detail_columns(side, raw_columns)
         scan_filter, outer_filter = self._bucket_filter(side, f"IN ({', '.join('?' * len(ids))})")
         inner = self._inner(side, raw_keys=True, raw_columns=raw_columns, scan_filter=scan_filter)
         sql = f"SELECT {cols} FROM ({inner}) r{f' WHERE {outer_filter}' if outer_filter else ''} ORDER BY 1"
         return sql, [buckets] * 3 + ids
-
-    def rows_by_key_hash(self, side, key_hashes):
-        hashes = list(key_hashes)
-        cols = ", ".join([f"{self.md5('_kf')} AS _kh"] + self._detail_columns(side, True))
-        marks = ", ".join("?" * len(hashes))
-        sql = (f"SELECT {cols} FROM ({self._inner(side, raw_keys=True, raw_columns=True)}) r "
-               f"WHERE {self.md5('_kf')} IN ({marks}) ORDER BY 1")
-        return sql, hashes
 
     def canonical_rows(self, side):
         sql = (f"SELECT _kf, {self._row_frames(side)}, {self.md5('_kf')}, _bs, {self._hash64(self._row_frames(side))} "
@@ -613,7 +597,7 @@ class SqlServerDialect(Dialect):
         return sql, [json.dumps([list(x) for x in ranges])]
 
     def rows_in_ranges(self, side, ranges, raw_columns=False):
-        cols = ", ".join([f"{self.md5('_kf')} AS _kh"] + self._detail_columns(side, raw_columns))
+        cols = self._detail_columns(side, raw_columns)
         sql = (f"SELECT {cols} FROM OPENJSON(?) WITH (lo bigint '$[0]', hi bigint '$[1]') AS {self.RANGE} "
                f"CROSS APPLY ({self._ranged_inner(side, raw_columns=raw_columns)}) r ORDER BY 1")
         return sql, [json.dumps([list(x) for x in ranges])]

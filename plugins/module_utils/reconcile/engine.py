@@ -310,7 +310,6 @@ class _TableRun:
                 self._phase(f"re-checking {len(self._pending)} key(s) in {self.recheck_delay:g} s")
                 time.sleep(self.recheck_delay)
                 self._recheck()
-            self._phase("fetching the differing values")
             self._render()
 
     def _digests(self):
@@ -343,18 +342,23 @@ class _TableRun:
     # --- full: drill down ---------------------------------------------------------------------------------------
     def _drill(self, differing):
         # key hash -> (kind, source row, target row); only up to max_keys per kind are kept (bounded memory).
-        # One scan per side (per chunk of bucket ids) fetches the rows of the differing buckets with their raw
-        # values: the report needs no second pass over the table for the values of the different rows.
         self._pending = {}
         self._counts = {"missing": 0, "extra": 0, "different": 0}
+        self._differing = differing
+        for kh, s_row, t_row in self._rows_of(differing):
+            self._classify(kh, s_row, t_row)
+
+    def _rows_of(self, ids):
+        """(key hash, source row | None, target row | None) for every row of the given fine buckets or ranges:
+        both sides stream them in key-hash order (one scan per side and chunk of ids) and are merged. The rows
+        carry their raw values, so the report needs no other pass over the table."""
         step = min(ep.dialect.max_list for ep in self.endpoints) - 1
-        for start in range(0, len(differing), step):
-            chunk = differing[start:start + step]
+        for start in range(0, len(ids), step):
+            chunk = ids[start:start + step]
             streams = [_Prefetch(ep, self.conns[i], self.partition.rows(ep.dialect, self.sides[i], chunk))
                        for i, ep in enumerate(self.endpoints)]
             try:
-                for kh, s_row, t_row in _merge(*streams):
-                    self._classify(kh, s_row, t_row)
+                yield from _merge(*streams)
             finally:
                 for s in streams:
                     s.close()
@@ -371,26 +375,16 @@ class _TableRun:
         self._pending[kh] = (kind, s_row, t_row)
         return kind
 
-    def _fetch_by_key_hash(self, hashes):
-        """{key hash: (source row, target row)} with raw column values, for the given key hashes."""
-        found = {h: [None, None] for h in hashes}
-        step = min(ep.dialect.max_list for ep in self.endpoints)
-        for start in range(0, len(hashes), step):
-            chunk = hashes[start:start + step]
-
-            def rows(i, ep, conn):
-                return self._fetchall(ep, conn, ep.dialect.rows_by_key_hash(self.sides[i], chunk))
-
-            for i, result in enumerate(self._both(rows)):
-                for row in result:
-                    found[bytes(row[0])][i] = row
-        return found
-
     def _recheck(self):
-        """Rows may have been in flight (committed in the source, not yet in the target): look again."""
+        """Rows may have been in flight (committed in the source, not yet in the target): the differing buckets
+        are read again and their pending keys classified anew (a key always falls in the same bucket)."""
         before = self._pending
         self._pending = {}
-        for kh, (s_row, t_row) in self._fetch_by_key_hash(list(before)).items():
+        now = dict.fromkeys(before, (None, None))
+        for kh, s_row, t_row in self._rows_of(self._differing):
+            if kh in now:
+                now[kh] = (s_row, t_row)
+        for kh, (s_row, t_row) in now.items():
             old = before[kh][0]
             if s_row is None and t_row is None:
                 new = None  # deleted on both sides meanwhile
@@ -405,19 +399,12 @@ class _TableRun:
 
     def _render(self):
         r = self.report
-        # The different rows' values for the report (the drill-down fetched hashes only).
-        needs_values = [kh for kh, (kind, s, t) in self._pending.items()
-                        if kind == "different" and len(s) <= self._detail_width]
-        fetched = self._fetch_by_key_hash(needs_values) if needs_values else {}
         nkey, ncol = len(self.pairs[0]), len(self.pairs[1])
-        for kh, (kind, s_row, t_row) in self._pending.items():
-            s_row, t_row = fetched.get(kh, (s_row, t_row)) if kind == "different" else (s_row, t_row)
+        for kind, s_row, t_row in self._pending.values():
             if kind == "missing":
                 r["missing_in_target"].append(_key(s_row, ncol, nkey))
             elif kind == "extra":
                 r["extra_in_target"].append(_key(t_row, ncol, nkey))
-            elif s_row is None or t_row is None:  # changed between drill-down and value fetch
-                r["different"].append({"key": _key(s_row or t_row, ncol, nkey), "columns": {}})
             else:
                 columns = {p.name: [display(s_row[2 + ncol + nkey + j]), display(t_row[2 + ncol + nkey + j])]
                            for j, p in enumerate(self.pairs[1]) if s_row[2 + j] != t_row[2 + j]}
@@ -436,11 +423,6 @@ class _TableRun:
         return DifferingRows(r["table"], self.spec.source, self.spec.target, getattr(self, "pairs", ((), ())),
                              by_kind["missing"], by_kind["extra"], by_kind["different"],
                              complete=not (r["truncated"] or r["errors"]) and self.mode == "full")
-
-    @property
-    def _detail_width(self):
-        """Length of a drill-down row: key hash, row md5, column md5s, raw keys (no raw values)."""
-        return 2 + len(self.pairs[1]) + len(self.pairs[0])
 
 
 class _Partition:

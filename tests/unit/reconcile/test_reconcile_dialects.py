@@ -82,15 +82,6 @@ PG_STATEMENTS = {
         'OM "dbo"."we]ird""t" WHERE (id > 5) AND (((COALESCE("id"::int8, 0) %% %s + %s) %% %s) = ANY('
         '%s)) OFFSET 0) e) r ORDER BY 1',
         [16, 16, 16, [1, 2]]),
-    'rows_by_key_hash': (
-        "SELECT decode(md5(_kf), 'hex') AS _kh, decode(md5(_kf || _c0), 'hex') AS _rh, decode(md5(_c0"
-        "), 'hex') AS _h0, _k0, _v0 FROM (SELECT CASE WHEN _ek0 IS NULL THEN '\\x00'::bytea ELSE '\\x01"
-        "00000008'::bytea || _ek0 END AS _kf, _bs, CASE WHEN _e0 IS NULL THEN '\\x00'::bytea ELSE '\\x0"
-        '1\'::bytea || int4send(length(_e0)) || _e0 END AS _c0, _k0, _v0 FROM (SELECT int8send("id"::i'
-        'nt8) AS _ek0, convert_to("na]me"::text, \'UTF8\') AS _e0, COALESCE("id"::int8, 0) AS _bs, "id"'
-        ' AS _k0, "na]me" AS _v0 FROM "dbo"."we]ird""t" WHERE (id > 5) OFFSET 0) e) r WHERE decode(md'
-        "5(_kf), 'hex') = ANY(%s) ORDER BY 1",
-        [[b'a']]),
     'canonical_rows': (
         "SELECT _kf, _kf || _c0, decode(md5(_kf), 'hex'), _bs, ('x' || md5(_kf || _c0))::bit(64)::int"
         "8 FROM (SELECT CASE WHEN _ek0 IS NULL THEN '\\x00'::bytea ELSE '\\x0100000008'::bytea || _ek0 "
@@ -217,16 +208,6 @@ MS_STATEMENTS = {
         'TF8 AS varchar(max)) AS varbinary(max)) END AS _c0, [id] AS _k0 FROM [dbo].[we]]ird"t] WHERE'
         ' (id > 5) AND (((COALESCE(CAST([id] AS bigint), 0) % ? + ?) % ?) IN (?, ?))) r ORDER BY 1',
         [16, 16, 16, 1, 2]),
-    'rows_by_key_hash': (
-        "SELECT HASHBYTES('MD5', _kf) AS _kh, HASHBYTES('MD5', _kf + _c0) AS _rh, HASHBYTES('MD5', _c"
-        '0) AS _h0, _k0, _v0 FROM (SELECT CASE WHEN [id] IS NULL THEN 0x00 ELSE 0x0100000008 + CAST(C'
-        'AST([id] AS bigint) AS binary(8)) END AS _kf, COALESCE(CAST([id] AS bigint), 0) AS _bs, CASE'
-        ' WHEN [na]]me] IS NULL THEN 0x00 ELSE 0x01 + CAST(CAST(DATALENGTH(CAST(CAST(CAST([na]]me] AS'
-        ' nvarchar(max)) COLLATE Latin1_General_100_BIN2_UTF8 AS varchar(max)) AS varbinary(max))) AS'
-        ' int) AS binary(4)) + CAST(CAST(CAST([na]]me] AS nvarchar(max)) COLLATE Latin1_General_100_B'
-        'IN2_UTF8 AS varchar(max)) AS varbinary(max)) END AS _c0, [id] AS _k0, [na]]me] AS _v0 FROM ['
-        'dbo].[we]]ird"t] WHERE (id > 5)) r WHERE HASHBYTES(\'MD5\', _kf) IN (?) ORDER BY 1',
-        [b'a']),
     'canonical_rows': (
         "SELECT _kf, _kf + _c0, HASHBYTES('MD5', _kf), _bs, CAST(SUBSTRING(HASHBYTES('MD5', _kf + _c0"
         '), 1, 8) AS bigint) FROM (SELECT CASE WHEN [id] IS NULL THEN 0x00 ELSE 0x0100000008 + CAST(C'
@@ -287,7 +268,6 @@ def _statement(dialect, name):
     side = _side(dialect)
     return {"count": lambda: dialect.count(side), "bucket_digests": lambda: dialect.bucket_digests(side, 16),
             "rows_in_buckets": lambda: dialect.rows_in_buckets(side, 16, (1, 2)),
-            "rows_by_key_hash": lambda: dialect.rows_by_key_hash(side, [b"a"]),
             "canonical_rows": lambda: dialect.canonical_rows(side),
             "key_bounds": lambda: dialect.key_bounds(side),
             "range_digests": lambda: dialect.range_digests(side, [(0, 1, 10), (1, 11, 20)]),
@@ -372,8 +352,6 @@ def test_sqlserver_bound_lists_have_one_marker_per_value():
     # an integer key: the bucket filter is in the scan itself
     assert sql.endswith("(((COALESCE(CAST([id] AS bigint), 0) % ? + ?) % ?) IN (?, ?, ?, ?, ?))) r ORDER BY 1")
     assert params == [1024, 1024, 1024, 0, 1, 2, 3, 4]
-    sql, params = MS.rows_by_key_hash(side, [b"\x01" * 16, b"\x02" * 16])
-    assert sql.endswith("IN (?, ?) ORDER BY 1") and params == [b"\x01" * 16, b"\x02" * 16]
 
 
 def test_nfc_is_unsupported_on_sqlserver():
