@@ -18,7 +18,7 @@ work is noted separately: the CPU seconds its backends (and parallel workers) us
 cumulative children times (/proc/<postmaster>/stat; only when the server runs on this machine).
 
     .venv/bin/python bench/reconcile.py [--rows 1000000,10000000] [--skip-reladiff] [--dsn "host=... user=..."]
-                                        [--keep] [--buckets 1024] [--workers N]
+                                        [--keep] [--buckets 1024] [--scramble]
 """
 
 from __future__ import annotations
@@ -125,23 +125,29 @@ def server_cpu(dsn):
 
 
 # --- data ---------------------------------------------------------------------------------------------------------
-def generate(dsn, rows):
-    table = f"bench_{rows}"
+def generate(dsn, rows, scramble=False):
+    table = f"bench_{rows}" + ("_scrambled" if scramble else "")
     started = time.monotonic()
     made = False
     for db in ("src", "dst"):
         with psycopg.connect(f"{dsn} dbname={db}", autocommit=True) as conn:
-            have = conn.execute("SELECT c.reltuples::bigint FROM pg_class c WHERE c.relname = %s "
+            have = conn.execute("SELECT 1 FROM pg_class c WHERE c.relname = %s "
                                 "AND c.relnamespace = 'public'::regnamespace", [table]).fetchone()
-            if have and have[0] == rows and conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0] == rows:
+            if have and conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0] == rows:
                 continue
             made = True
             conn.execute(f"DROP TABLE IF EXISTS {table}")
             conn.execute(f"CREATE UNLOGGED TABLE {table} ({COLUMNS})")
-            # Chunks of 1M rows: bounded transaction size, same rows in both databases.
-            for lo in range(1, rows + 1, 1_000_000):
-                hi = min(rows, lo + 999_999)
-                conn.execute(f"INSERT INTO {table} SELECT {ROW_SQL} FROM generate_series({lo}, {hi}) g")
+            if scramble and db == "dst":
+                # Random physical order, as in a target whose rows CDC updates have moved around: reading a key
+                # range then visits heap pages out of order.
+                conn.execute(f"INSERT INTO {table} SELECT {ROW_SQL} FROM generate_series(1, {rows}) g "
+                             "ORDER BY md5(g::text)")
+            else:
+                # Chunks of 1M rows: bounded transaction size, same rows in both databases.
+                for lo in range(1, rows + 1, 1_000_000):
+                    hi = min(rows, lo + 999_999)
+                    conn.execute(f"INSERT INTO {table} SELECT {ROW_SQL} FROM generate_series({lo}, {hi}) g")
             conn.execute(f"ALTER TABLE {table} ADD PRIMARY KEY (id)")
             conn.execute(f"VACUUM (ANALYZE, FREEZE) {table}")
         with psycopg.connect(f"{dsn} dbname={db}", autocommit=True) as conn:
@@ -188,7 +194,7 @@ def child_engine(args):
                               buckets=args.buckets, max_keys=1000)
     (t,) = report["tables"]
     print(json.dumps({"status": report["status"], "errors": t["errors"], "rows": [t["rows_source"], t["rows_target"]],
-                      "buckets_differing": t["buckets_differing"],
+                      "buckets_differing": t["buckets_differing"], "partition": t["partition"],
                       "missing": sorted(k[0] for k in t["missing_in_target"]),
                       "extra": sorted(k[0] for k in t["extra_in_target"]),
                       "changed": sorted(d["key"][0] for d in t["different"])}))
@@ -261,6 +267,8 @@ def main():
     ap.add_argument("--dsn", help="reuse this server (libpq keywords, no dbname); default: a throwaway cluster")
     ap.add_argument("--keep", action="store_true", help="keep the throwaway cluster (prints its DSN)")
     ap.add_argument("--buckets", type=int, default=1024)
+    ap.add_argument("--scramble", action="store_true",
+                    help="store the target table's rows in random physical order (tables bench_<rows>_scrambled)")
     ap.add_argument("--_child", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--_table", help=argparse.SUPPRESS)
     ap.add_argument("--_mode", help=argparse.SUPPRESS)
@@ -279,7 +287,7 @@ def main():
         exe = None if args.skip_reladiff else ensure_reladiff()
         results = []
         for rows in [int(r) for r in args.rows.split(",") if r.strip()]:
-            table, gen = generate(args.dsn, rows)
+            table, gen = generate(args.dsn, rows, args.scramble)
             print(f"{table}: " + (f"generated in {gen:.1f} s" if gen is not None else "reused"), flush=True)
             results += bench_one(args, exe, table, rows)
         print_table(results)
@@ -300,7 +308,8 @@ def bench_one(args, exe, table, rows):
 
     for mode in ("checksum", "full"):
         s, rss, cpu, res = run_engine(args.dsn, table, mode, args.buckets)
-        record("sluice", f"identical/{mode}", s, rss, cpu, res["status"] + (f" {res['errors']}" if res["errors"] else ""))
+        record("sluice", f"identical/{mode}", s, rss, cpu,
+               f"{res['status']} ({res.get('partition')})" + (f" {res['errors']}" if res["errors"] else ""))
     if exe:
         s, rss, cpu, lines = run_reladiff(exe, args.dsn, table)
         record("reladiff", "identical", s, rss, cpu, f"{len(lines)} diff lines")

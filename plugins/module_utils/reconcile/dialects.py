@@ -132,9 +132,14 @@ class Dialect:
     # --- key ranges (a single integer primary key) ----------------------------------------------------------------
     # Integers order alike on every engine, so such a table is cut into contiguous key ranges and each range is
     # digested in key order: one MD5 over the range's concatenated row frames instead of one MD5 per row (that
-    # per-row MD5 was half of a scan's cost). Each range is read through the key's index. A primary key only: a
-    # NULL key would fall outside every range.
+    # per-row MD5 was half of a scan's cost). Each range is read through the key's index, which is cheap only when
+    # the rows are stored in about key order (key_order). A primary key only: a NULL key would fall outside every
+    # range.
     RANGE = "_sr"  # alias of the ranges' row source (lo, hi: inclusive bounds)
+
+    def key_order(self, side: Side):
+        """One row: how closely the physical order of the rows follows the key, -1..1, or NULL when unknown."""
+        raise NotImplementedError
 
     def key_bounds(self, side: Side):
         """(MIN(key), MAX(key)) of the rows selected."""
@@ -395,6 +400,12 @@ class PostgresDialect(Dialect):
                f"FROM ({self._inner(side)}) r ORDER BY 3")
         return sql, []
 
+    def key_order(self, side):
+        # The planner's statistic (from ANALYZE; autovacuum keeps it current): NULL before the first ANALYZE.
+        sql = ("SELECT max(abs(correlation)) FROM pg_stats WHERE schemaname = %s AND tablename = %s "
+               "AND attname = %s")
+        return sql, [side.schema, side.table, side.key[0][0].name]
+
     def range_digests(self, side, ranges):
         # string_agg has no ORDER BY: it reads the rows in the order of the subquery (ORDER BY key behind OFFSET
         # 0; a lateral subquery is never split across parallel workers). In PostgreSQL 15 an ORDER BY inside the
@@ -583,6 +594,13 @@ class SqlServerDialect(Dialect):
         sql = (f"SELECT _kf, {self._row_frames(side)}, {self.md5('_kf')}, _bs, {self._hash64(self._row_frames(side))} "
                f"FROM ({self._inner(side)}) r ORDER BY 3")
         return sql, []
+
+    def key_order(self, side):
+        # A clustered primary key stores the rows in key order (SQL Server's default); a heap or a nonclustered
+        # key does not.
+        sql = ("SELECT CAST(COUNT(*) AS float) FROM sys.indexes WHERE object_id = OBJECT_ID(?) "
+               "AND is_primary_key = 1 AND type = 1")
+        return sql, [self.table_ref(side)]
 
     # The ranges travel as one JSON parameter (a statement takes at most 2100 parameters). STRING_AGG takes no
     # varbinary: the frames are aggregated as hex text and turned back into bytes before HASHBYTES, so the digest

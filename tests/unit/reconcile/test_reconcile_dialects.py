@@ -90,6 +90,10 @@ PG_STATEMENTS = {
         'ext, \'UTF8\') AS _e0, COALESCE("id"::int8, 0) AS _bs FROM "dbo"."we]ird""t" WHERE (id > 5) OF'
         'FSET 0) e) r ORDER BY 3',
         []),
+    'key_order': (
+        'SELECT max(abs(correlation)) FROM pg_stats WHERE schemaname = %s AND tablename = %s AND attnam'
+        'e = %s',
+        ['dbo', 'we]ird"t', 'id']),
     'key_bounds': (
         'SELECT MIN("id"), MAX("id") FROM "dbo"."we]ird""t" WHERE (id > 5)',
         []),
@@ -218,6 +222,10 @@ MS_STATEMENTS = {
         'IN2_UTF8 AS varchar(max)) AS varbinary(max)) END AS _c0 FROM [dbo].[we]]ird"t] WHERE (id > 5'
         ')) r ORDER BY 3',
         []),
+    'key_order': (
+        'SELECT CAST(COUNT(*) AS float) FROM sys.indexes WHERE object_id = OBJECT_ID(?) AND is_primary_'
+        'key = 1 AND type = 1',
+        ['[dbo].[we]]ird"t]']),
     'key_bounds': (
         'SELECT MIN([id]), MAX([id]) FROM [dbo].[we]]ird"t] WHERE (id > 5)',
         []),
@@ -269,6 +277,7 @@ def _statement(dialect, name):
     return {"count": lambda: dialect.count(side), "bucket_digests": lambda: dialect.bucket_digests(side, 16),
             "rows_in_buckets": lambda: dialect.rows_in_buckets(side, 16, (1, 2)),
             "canonical_rows": lambda: dialect.canonical_rows(side),
+            "key_order": lambda: dialect.key_order(side),
             "key_bounds": lambda: dialect.key_bounds(side),
             "range_digests": lambda: dialect.range_digests(side, [(0, 1, 10), (1, 11, 20)]),
             "rows_in_ranges": lambda: dialect.rows_in_ranges(side, [(1, 10), (21, 30)]),
