@@ -138,7 +138,8 @@ class Dialect:
     RANGE = "_sr"  # alias of the ranges' row source (lo, hi: inclusive bounds)
 
     def key_order(self, side: Side):
-        """One row: how closely the physical order of the rows follows the key, -1..1, or NULL when unknown."""
+        """One row: how closely the rows' physical order follows the key, 0..1 (1: in key order), or NULL when
+        unknown."""
         raise NotImplementedError
 
     def key_bounds(self, side: Side):
@@ -413,7 +414,8 @@ class PostgresDialect(Dialect):
         # digests on a table whose physical order is not its key order.
         ids, los, his = (list(v) for v in zip(*ranges)) if ranges else ([], [], [])
         digest = self._hash64(f"string_agg({self._row_frames(side)}, ''::bytea)")
-        sql = (f"SELECT {self.RANGE}.i, x.n, x.h FROM unnest(%s::int4[], %s::int8[], %s::int8[]) AS {self.RANGE}(i, lo, hi) "
+        r = self.RANGE
+        sql = (f"SELECT {r}.i, x.n, x.h FROM unnest(%s::int4[], %s::int8[], %s::int8[]) AS {r}(i, lo, hi) "
                f"CROSS JOIN LATERAL (SELECT count(*) AS n, {digest} AS h FROM ({self._ranged_inner(side)}) r) x "
                "WHERE x.n > 0 ORDER BY 1")
         return sql, [ids, los, his]

@@ -462,8 +462,9 @@ class _HashBuckets(_Partition):
 
 class _KeyRanges(_Partition):
     """[lo, hi] (both sides' key bounds) cut into ``buckets`` contiguous ranges of equal width, each cut again into
-    up to ``per_bucket`` fine ranges (the ones digested) of at least MIN_FINE_WIDTH key values. Bounds are Python integers: no overflow near the int8 limits.
-    A skewed key distribution gives unevenly filled ranges: still exact, only the drill-down reads more rows."""
+    up to ``per_bucket`` fine ranges (the ones digested) of at least MIN_FINE_WIDTH key values. Bounds are Python
+    integers: no overflow near the int8 limits. A skewed key distribution gives unevenly filled ranges: still
+    exact, only the drill-down reads more rows."""
 
     MIN_FINE_WIDTH = 1000  # key values: each range read costs a setup (index descent, one MD5) of ~50 µs
 
