@@ -139,7 +139,7 @@ class Dialect:
 
     def key_order(self, side: Side):
         """One row: how closely the rows' physical order follows the key, 0..1 (1: in key order), or NULL when
-        unknown."""
+        unknown; and the key's histogram (equal-depth bounds, PostgreSQL's array text) or NULL."""
         raise NotImplementedError
 
     def key_bounds(self, side: Side):
@@ -402,9 +402,9 @@ class PostgresDialect(Dialect):
         return sql, []
 
     def key_order(self, side):
-        # The planner's statistic (from ANALYZE; autovacuum keeps it current): NULL before the first ANALYZE.
-        sql = ("SELECT max(abs(correlation)) FROM pg_stats WHERE schemaname = %s AND tablename = %s "
-               "AND attname = %s")
+        # The planner's statistics (from ANALYZE; autovacuum keeps them current): NULL before the first ANALYZE.
+        sql = ("SELECT max(abs(correlation)), max(histogram_bounds::text) FROM pg_stats WHERE schemaname = %s "
+               "AND tablename = %s AND attname = %s")
         return sql, [side.schema, side.table, side.key[0][0].name]
 
     def range_digests(self, side, ranges):
@@ -600,7 +600,7 @@ class SqlServerDialect(Dialect):
     def key_order(self, side):
         # A clustered primary key stores the rows in key order (SQL Server's default); a heap or a nonclustered
         # key does not.
-        sql = ("SELECT CAST(COUNT(*) AS float) FROM sys.indexes WHERE object_id = OBJECT_ID(?) "
+        sql = ("SELECT CAST(COUNT(*) AS float), NULL FROM sys.indexes WHERE object_id = OBJECT_ID(?) "
                "AND is_primary_key = 1 AND type = 1")
         return sql, [self.table_ref(side)]
 

@@ -6,10 +6,10 @@
 Collation-independent by construction: rows are never ordered or ranged by text, binary or composite keys. Each
 row's canonical key bytes are hashed (MD5, see normalize.py; a single integer key is used as is); that picks one
 of N buckets, and both engines aggregate per bucket (row count, sum of 64-bit row hashes mod 2**64) server-side.
-A single integer primary key, which every engine orders alike, instead cuts the table into N contiguous key
-ranges, each digested in key order (one MD5 per range, not per row; ``_KeyRanges``). Only differing buckets or
-ranges are drilled into, streaming both sides ordered by the binary key hash (same order on every engine) and
-merging.
+A single integer primary key (every engine orders integers alike) whose rows are stored in about key order
+instead cuts the table into about N contiguous key ranges of about equal row counts, each digested in key order
+(one MD5 per range, not per row; ``_KeyRanges``). Only differing buckets or ranges are drilled into, streaming
+both sides ordered by the binary key hash (same order on every engine) and merging.
 
 Modes: ``count`` (row counts), ``checksum`` (bucket digests), ``full`` (down to keys and columns, then an
 optional re-check of the differing keys after ``recheck_delay`` seconds for rows changing in flight).
@@ -288,15 +288,16 @@ class _TableRun:
         fine = self.buckets if fine > _MAX_FINE else fine
         if self.ranged:
             def probe(i, ep, conn):
-                order = self._fetchall(ep, conn, ep.dialect.key_order(self.sides[i]))[0][0]
-                return order, self._fetchall(ep, conn, ep.dialect.key_bounds(self.sides[i]))[0]
+                order, histogram = self._fetchall(ep, conn, ep.dialect.key_order(self.sides[i]))[0]
+                return order, histogram, self._fetchall(ep, conn, ep.dialect.key_bounds(self.sides[i]))[0]
 
             probes = self._both(probe)
-            self.ranged = all(order is not None and order >= _MIN_KEY_ORDER for order, _ in probes)
+            self.ranged = all(order is not None and order >= _MIN_KEY_ORDER for order, _, _ in probes)
         if self.ranged:
-            ends = [v for _, row in probes for v in row if v is not None]
+            ends = [v for _, _, row in probes for v in row if v is not None]
+            histogram = next((_int_list(h) for _, h, _ in probes if h), ())
             self.partition = _KeyRanges(min(ends, default=0), max(ends, default=-1), fine // self.buckets,
-                                        self.buckets)
+                                        self.buckets, histogram)
         else:
             self.partition = _HashBuckets(fine, self.buckets)
 
@@ -461,18 +462,16 @@ class _HashBuckets(_Partition):
 
 
 class _KeyRanges(_Partition):
-    """[lo, hi] (both sides' key bounds) cut into ``buckets`` contiguous ranges of equal width, each cut again into
-    up to ``per_bucket`` fine ranges (the ones digested) of at least MIN_FINE_WIDTH key values. Bounds are Python
-    integers: no overflow near the int8 limits. A skewed key distribution gives unevenly filled ranges: still
-    exact, only the drill-down reads more rows."""
+    """[lo, hi] (both sides' key bounds) cut into about ``buckets`` contiguous ranges holding about equal numbers of
+    rows (``_coarse_ranges``), each cut again into up to ``per_bucket`` fine ranges (the ones digested) of at least
+    MIN_FINE_WIDTH key values. Bounds are Python integers: no overflow near the int8 limits."""
 
-    MIN_FINE_WIDTH = 1000  # key values: each range read costs a setup (index descent, one MD5) of ~50 µs
+    MIN_FINE_WIDTH = 1000  # key values: each range read has a fixed cost (index descent, aggregate, one MD5)
 
-    def __init__(self, lo: int, hi: int, per_bucket: int, buckets: int):
+    def __init__(self, lo: int, hi: int, per_bucket: int, buckets: int, histogram=()):
         self.bounds, self._bucket = [], []
-        per_bucket = max(1, min(per_bucket, (hi - lo + 1) // (buckets * self.MIN_FINE_WIDTH)))
-        for b, (blo, bhi) in enumerate(_cut(lo, hi, buckets)):
-            for bounds in _cut(blo, bhi, per_bucket):
+        for b, (blo, bhi) in enumerate(_coarse_ranges(lo, hi, buckets, histogram)):
+            for bounds in _cut(blo, bhi, max(1, min(per_bucket, (bhi - blo + 1) // self.MIN_FINE_WIDTH))):
                 self.bounds.append(bounds)
                 self._bucket.append(b)
 
@@ -488,6 +487,28 @@ class _KeyRanges(_Partition):
         return dialect.rows_in_ranges(side, [self.bounds[i] for i in ids], raw_columns=True)
 
 
+def _coarse_ranges(lo: int, hi: int, n: int, histogram=()):
+    """[lo, hi] as about n contiguous ranges of about equal row counts. Equal widths would put a dense table with
+    one far outlier key (a sentinel such as 2**63 - 1) into a single range, too big for one digest (a value is at
+    most 1 GB): so the cut follows the key's histogram from the statistics (equal-depth bounds), interpolated
+    within its intervals; keys beyond it (rows added since the last ANALYZE) get ranges of its average width, at
+    most n on each side. Without a histogram: equal widths."""
+    h = sorted({v for v in histogram if lo <= v <= hi})
+    if len(h) < 2:
+        return _cut(lo, hi, n)
+    k = len(h) - 1  # intervals, each holding about 1/k of the rows
+    starts = {h[0]}
+    for j in range(1, n):
+        i, rem = divmod(j * k, n)
+        starts.add(h[i] + (h[i + 1] - h[i]) * rem // n)
+    starts = sorted(starts)
+    inner = [(a, b - 1) for a, b in zip(starts, starts[1:])] + [(starts[-1], h[-1])]
+    width = max(1, (h[-1] - h[0] + 1) // n)
+    head = _cut(lo, h[0] - 1, min(n, -(-(h[0] - lo) // width))) if lo < h[0] else []
+    tail = _cut(h[-1] + 1, hi, min(n, -(-(hi - h[-1]) // width))) if hi > h[-1] else []
+    return head + inner + tail
+
+
 def _cut(lo: int, hi: int, n: int):
     """[lo, hi] as at most n contiguous (lo, hi) ranges of equal width (fewer when it holds fewer values)."""
     span = hi - lo + 1
@@ -495,6 +516,14 @@ def _cut(lo: int, hi: int, n: int):
         return []
     width = -(-span // min(n, span))
     return [(lo + o, min(hi, lo + o + width - 1)) for o in range(0, span, width)]
+
+
+def _int_list(text: str):
+    """PostgreSQL's array text of integers ('{1,20,300}') as a list; () when it is anything else."""
+    try:
+        return [int(v) for v in text.strip("{}").split(",")]
+    except ValueError:
+        return ()
 
 
 def _key(row, ncol, nkey):

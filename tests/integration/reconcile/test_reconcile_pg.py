@@ -86,8 +86,9 @@ def test_missing_extra_changed_in_every_mode(db, run, table):
     assert keys(r["extra_in_target"]) == [[501], [9999]]
     assert diff_map(r) == {(42,): {"qty": [42, -1]}, (250,): {"name": ["n250", "N250"], "qty": [250, 0]}}
     assert (r["missing_in_target_count"], r["extra_in_target_count"], r["different_count"]) == (2, 2, 2)
-    # An integer primary key: 8 key ranges of 1,250 ids over 1..9999; rows in the first and the last only.
-    assert (r["buckets_differing"], r["buckets_compared"]) == (2, 2)
+    # An integer primary key: 8 ranges over the source's histogram of 1..500 (7 and 42 in the first, 250 and 300
+    # in the one starting at 250), and 8 for the keys above it up to 9999 (501 and 9999 in the first and the last).
+    assert (r["buckets_differing"], r["buckets_compared"]) == (4, 10)
     assert full["totals"]["different_rows"] == 2
 
     checksum = only(run([t], mode="checksum"))
@@ -438,6 +439,19 @@ def test_key_ranges_need_rows_stored_in_key_order(db, dsns, table, order, analyz
     endpoint = lambda name: engine.Endpoint(PostgresDialect(), lambda: psycopg.connect(dsns[name]))  # noqa: E731
     r = only(engine.reconcile(endpoint("src"), endpoint("dst"), [t], mode="full", buckets=8))
     assert r["partition"] == partition and diff_map(r) == {(1500,): {"v": [1500, 0]}}
+
+
+def test_key_ranges_follow_the_histogram_past_an_outlier_key(db, run, table):
+    """Equal-width ranges would hold every row but the sentinel in the first range (one digest of the whole
+    table); the ranges follow the key's histogram instead."""
+    t = table()
+    both(db, f"CREATE TABLE {t} (id bigint PRIMARY KEY, v int)",
+         f"INSERT INTO {t} SELECT g, g FROM generate_series(1, 5000) g",
+         f"INSERT INTO {t} VALUES (9223372036854775807, 0)")
+    db("dst", f"UPDATE {t} SET v = -1 WHERE id = 4321")
+    r = only(run([t], mode="full", buckets=8))
+    assert r["partition"] == "ranges" and r["buckets_compared"] >= 8 and r["buckets_differing"] == 1
+    assert diff_map(r) == {(4321,): {"v": [4321, -1]}}
 
 
 def test_integer_key_without_primary_key_keeps_buckets(db, run, table):

@@ -91,8 +91,8 @@ PG_STATEMENTS = {
         'FSET 0) e) r ORDER BY 3',
         []),
     'key_order': (
-        'SELECT max(abs(correlation)) FROM pg_stats WHERE schemaname = %s AND tablename = %s AND attnam'
-        'e = %s',
+        'SELECT max(abs(correlation)), max(histogram_bounds::text) FROM pg_stats WHERE schemaname = %s '
+        'AND tablename = %s AND attname = %s',
         ['dbo', 'we]ird"t', 'id']),
     'key_bounds': (
         'SELECT MIN("id"), MAX("id") FROM "dbo"."we]ird""t" WHERE (id > 5)',
@@ -223,8 +223,8 @@ MS_STATEMENTS = {
         ')) r ORDER BY 3',
         []),
     'key_order': (
-        'SELECT CAST(COUNT(*) AS float) FROM sys.indexes WHERE object_id = OBJECT_ID(?) AND is_primary_'
-        'key = 1 AND type = 1',
+        'SELECT CAST(COUNT(*) AS float), NULL FROM sys.indexes WHERE object_id = OBJECT_ID(?) AND is_pr'
+        'imary_key = 1 AND type = 1',
         ['[dbo].[we]]ird"t]']),
     'key_bounds': (
         'SELECT MIN([id]), MAX([id]) FROM [dbo].[we]]ird"t] WHERE (id > 5)',

@@ -41,6 +41,26 @@ def test_fine_ranges_nest_in_their_bucket():
     assert r.coarse({0: (2, 5), 63: (1, 2 ** 64 - 1), 64: (3, 7)}) == {0: (3, 4), 1: (3, 7)}
 
 
+def test_ranges_follow_the_histogram_not_an_outlier():
+    # 1..10000 dense plus one sentinel key 2**63 - 1: equal widths would put every row but one in the first range.
+    assert engine._cut(1, INT8_MAX, 8)[0][1] > 10 ** 18
+    histogram = list(range(1, 10_001, 100)) + [10_000]  # 100 equal-depth intervals, as ANALYZE samples them
+    ranges = engine._coarse_ranges(1, INT8_MAX, 8, histogram)
+    inner = [r for r in ranges if r[1] <= 10_000]
+    assert len(inner) == 8 and all(1200 <= hi - lo + 1 <= 1300 for lo, hi in inner)
+    assert ranges[0][0] == 1 and ranges[-1][1] == INT8_MAX and len(ranges) <= 8 + 8  # the tail: at most n more
+    assert all(a[1] + 1 == b[0] for a, b in zip(ranges, ranges[1:]))
+
+
+def test_ranges_beyond_the_histogram_get_its_average_width():
+    # rows added below and above the sampled bounds since the last ANALYZE
+    ranges = engine._coarse_ranges(-999, 2000, 10, [1, 250, 500, 750, 1000])
+    assert ranges[0] == (-999, -900) and ranges[-1] == (1901, 2000) and len(ranges) == 30
+    assert all(a[1] + 1 == b[0] for a, b in zip(ranges, ranges[1:]))
+    assert engine._coarse_ranges(1, 100, 4, [50]) == engine._cut(1, 100, 4)  # no histogram to speak of
+    assert engine._int_list("{1,20,-300}") == [1, 20, -300] and engine._int_list("{a,b}") == ()
+
+
 def test_slices_are_contiguous_and_disjoint():
     r = engine._KeyRanges(1, 100, 1, 10)
     seen = []
