@@ -13,8 +13,10 @@ version_added: "0.1.0"
 description:
   - Proves that each target table holds exactly the rows of its source table, or names the differing keys,
     with the collection's reconciliation engine (see C(docs/reconcile.md)).
-  - Rows are hashed into buckets server-side and only per-bucket aggregates cross the network; in
-    O(mode=full) the differing buckets are drilled into down to keys and columns.
+  - Rows are divided into buckets server-side and only per-bucket aggregates cross the network; in
+    O(mode=full) the differing buckets are drilled into down to keys and columns. Buckets are hashes of the key,
+    or, for a single integer primary key whose rows are stored in about key order, contiguous key ranges (one
+    digest per range, much cheaper); the report's C(partition) tells which.
   - The comparison is read-only. It runs in check mode too; only the report files (O(json_path), O(html_path),
     O(metrics_path)) are not written then.
   - With O(repair) the rows a O(mode=full) run found are repaired afterwards (the module then reports a change) by
@@ -107,7 +109,7 @@ options:
     choices: [count, checksum, full]
     default: checksum
   buckets:
-    description: Number of hash buckets per table.
+    description: Number of buckets (key hash buckets or key ranges) per table.
     type: int
     default: 1024
   workers:
@@ -117,7 +119,8 @@ options:
   split:
     description:
       - Slices per side of each table's digest scan, each on its own connection and run concurrently (rows are
-        split by bucket; with a single integer key the other slices' rows are filtered out in the scan itself).
+        split by bucket or key range; with a single integer key the other slices' rows are filtered out in the scan
+        itself).
       - For big tables on servers with spare cores; V(1) is one scan per side.
     type: int
     default: 1
