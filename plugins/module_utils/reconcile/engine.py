@@ -287,20 +287,7 @@ class _TableRun:
         # The report's bucket figures stay those of ``buckets``.
         fine = self.buckets * _FINE if self.mode == "full" else self.buckets
         fine = self.buckets if fine > _MAX_FINE else fine
-        if self.ranged:
-            def probe(i, ep, conn):
-                order, histogram = self._fetchall(ep, conn, ep.dialect.key_order(self.sides[i]))[0]
-                return order, histogram, self._fetchall(ep, conn, ep.dialect.key_bounds(self.sides[i]))[0]
-
-            probes = self._both(probe)
-            self.ranged = all(order is not None and order >= _MIN_KEY_ORDER for order, _, _ in probes)
-        if self.ranged:
-            ends = [v for _, _, row in probes for v in row if v is not None]
-            histogram = next((_int_list(h) for _, h, _ in probes if h), ())
-            self.partition = _KeyRanges(min(ends, default=0), max(ends, default=-1), fine // self.buckets,
-                                        self.buckets, histogram)
-        else:
-            self.partition = _HashBuckets(fine, self.buckets)
+        self.partition = self._choose_partition(fine)
 
         src, dst = self._digests()
         r = self.report
@@ -320,6 +307,19 @@ class _TableRun:
                 time.sleep(self.recheck_delay)
                 self._recheck()
             self._render()
+
+    def _choose_partition(self, fine):
+        """Key ranges when the key allows them and both sides store the rows in about key order (the bounds are
+        read only then), else hash buckets."""
+        if self.ranged:
+            orders = self._both(lambda i, ep, conn: self._fetchall(ep, conn, ep.dialect.key_order(self.sides[i]))[0])
+            self.ranged = all(order is not None and order >= _MIN_KEY_ORDER for order, _ in orders)
+        if not self.ranged:
+            return _HashBuckets(fine, self.buckets)
+        bounds = self._both(lambda i, ep, conn: self._fetchall(ep, conn, ep.dialect.key_bounds(self.sides[i]))[0])
+        ends = [v for row in bounds for v in row if v is not None]
+        histogram = next((_int_list(h) for _, h in orders if h), ())
+        return _KeyRanges(min(ends, default=0), max(ends, default=-1), fine // self.buckets, self.buckets, histogram)
 
     def _digests(self):
         """{bucket: (rows, hash sum)} per side; with ``split`` > 1 each side's scan runs as that many slices
