@@ -117,7 +117,8 @@ def workload(count: int, *, seed: int = 0, tables: Iterable[str] | None = None, 
              sink: KafkaSink | None = None, rate: float | None = None, clock: Callable[[], int] | None = None,
              progress: TextIO | None = sys.stderr, progress_interval: float = 1.0, collect: bool = False,
              sleep: Callable[[float], None] = time.sleep, monotonic: Callable[[], float] = time.monotonic,
-             heartbeat: Heartbeat | None = None, heartbeat_interval: float = 1.0) -> dict:
+             heartbeat: Heartbeat | None = None, heartbeat_interval: float = 1.0,
+             stop: Callable[[], bool] | None = None) -> dict:
     """Generate ``count`` change events (op c/u/d; tombstones come on top) of random, realistic operations.
 
     - ``seed`` fixes the operations and values (with a fixed ``clock``, the records are identical run to run);
@@ -128,7 +129,9 @@ def workload(count: int, *, seed: int = 0, tables: Iterable[str] | None = None, 
     - ``collect``: also return the records themselves under ``"records_list"``;
     - ``heartbeat``: also emit the heartbeat row's updates (:class:`.state.Heartbeat`) every ``heartbeat_interval``
       seconds, one at the start, as the source connector does during load (counted under ``"heartbeats"``; they
-      are not among the ``count`` events).
+      are not among the ``count`` events);
+    - ``stop``: checked before every operation; when it returns true the workload ends early (a load that runs
+      "until told", e.g. for the whole of a fault-injection case: pass a large ``count``).
 
     Returns a summary: events per table, tombstones, records delivered, duration, achieved rate and the final
     intended row count of every table.
@@ -149,6 +152,8 @@ def workload(count: int, *, seed: int = 0, tables: Iterable[str] | None = None, 
     start = last_report = monotonic()
     next_beat = start  # the first heartbeat goes out before the first event (also when count is 0)
     while events < count or (heartbeat is not None and heartbeat.beats == beats_before):
+        if stop is not None and stop():
+            break
         now = monotonic()
         if heartbeat is not None and now >= next_beat:
             next_beat = max(next_beat + heartbeat_interval, now + heartbeat_interval / 2)

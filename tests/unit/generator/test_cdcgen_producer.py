@@ -128,6 +128,15 @@ def test_workload_rejects_bad_arguments(kwargs):
         workload(progress=None, **kwargs)
 
 
+def test_workload_stops_when_told():
+    t = VirtualTime()
+    sink = KafkaSink("x:1", producer=FakeProducer())
+    summary = workload(10 ** 9, seed=1, rate=100, sink=sink, clock=SteppingClock(), progress=None,
+                       sleep=t.sleep, monotonic=t.monotonic, stop=lambda: t.now >= 103)
+    assert 290 <= summary["events"] <= 310               # 3 s at 100/s, then stopped
+    assert summary["delivered"] == summary["records"] == summary["events"] + summary["tombstones"]
+
+
 def test_workload_of_zero_events():
     summary = workload(0, progress=None)
     assert summary["events"] == 0 and summary["records"] == 0
