@@ -105,9 +105,9 @@ options:
     description:
       - V(count) compares row counts, V(checksum) per-bucket digests, V(full) also lists the differing keys
         and columns.
+      - Default V(checksum), or V(full) when O(repair) is set.
     type: str
     choices: [count, checksum, full]
-    default: checksum
   buckets:
     description: Number of buckets (key hash buckets or key ranges) per table.
     type: int
@@ -148,7 +148,7 @@ options:
     default: 0
   repair:
     description:
-      - Repair methods to apply after the comparison; needs O(mode=full).
+      - Repair methods to apply after the comparison; needs O(mode=full) (the default with O(repair)).
       - V(signal) inserts Debezium C(execute-snapshot) signals (incremental, C(additional-conditions) selecting
         exactly the missing and different keys) into the source's O(signal_table); rows only in the target are
         listed as needing V(direct).
@@ -274,12 +274,11 @@ files:
   sample: [reports/reconcile.json]
 """
 
-import time
 import traceback
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
-from ansible_collections.sluice.cdc.plugins.module_utils.reconcile import connections, engine, outputs, repair
+from ansible_collections.sluice.cdc.plugins.module_utils.reconcile import runner
 
 try:
     import psycopg  # noqa: F401
@@ -296,67 +295,9 @@ else:
     HAS_PYODBC, PYODBC_IMPORT_ERROR = True, None
 
 
-def connection_spec():
-    return dict(
-        engine=dict(type='str', required=True, choices=list(connections.ENGINES)),
-        host=dict(type='str', required=True),
-        port=dict(type='int'),
-        database=dict(type='str', required=True),
-        user=dict(type='str'),
-        password=dict(type='str', no_log=True),
-        sslmode=dict(type='str'),
-        encrypt=dict(type='str'),
-        trust_server_certificate=dict(type='bool', default=False),
-        odbc_driver=dict(type='str'),
-        connect_timeout=dict(type='int', default=30),
-    )
-
-
 def argument_spec():
-    return dict(
-        source=dict(type='dict', required=True, options=connection_spec()),
-        target=dict(type='dict', required=True, options=connection_spec()),
-        tables=dict(type='list', elements='raw', required=True),
-        mode=dict(type='str', default='checksum', choices=list(engine.MODES)),
-        buckets=dict(type='int', default=1024),
-        workers=dict(type='int', default=2),
-        split=dict(type='int', default=1),
-        recheck_delay=dict(type='float', default=0.0),
-        max_keys=dict(type='int', default=1000),
-        nfc=dict(type='bool', default=False),
-        repair=dict(type='list', elements='str', choices=list(repair.METHODS), default=[]),
-        signal_table=dict(type='str', default='dbo.debezium_signal'),
-        fail_on_differences=dict(type='int', default=0),
-        json_path=dict(type='path'),
-        html_path=dict(type='path'),
-        metrics_path=dict(type='path'),
-    )
-
-
-class ParamError(ValueError):
-    pass
-
-
-def validate(params):
-    """Check the options that need no database; return the tables list."""
-    tables = params['tables']
-    if not tables:
-        raise ParamError('tables must not be empty')
-    for t in tables:
-        if isinstance(t, dict):
-            if not t.get('source'):
-                raise ParamError('a table dict needs a source name: %r' % (t,))
-        elif not isinstance(t, str) or not t.strip():
-            raise ParamError('a table is a name (schema.table) or a dict, not %r' % (t,))
-    if params['buckets'] < 1 or params['workers'] < 1 or params['split'] < 1:
-        raise ParamError('buckets, workers and split must be at least 1')
-    if params['max_keys'] < 0 or params['recheck_delay'] < 0:
-        raise ParamError('max_keys and recheck_delay must not be negative')
-    if params['repair'] and params['mode'] != 'full':
-        raise ParamError('repair needs mode=full (the exact differing keys)')
-    if params['fail_on_differences'] < -1:
-        raise ParamError('fail_on_differences must be -1 (never), 0 (any difference) or a positive threshold')
-    return [t.strip() if isinstance(t, str) else t for t in tables]
+    """The runner's one option schema (plugins/module_utils/reconcile/runner.py)."""
+    return runner.argument_spec()
 
 
 def missing_drivers(params):
@@ -370,74 +311,22 @@ def missing_drivers(params):
     return needed
 
 
-def differences(report):
-    return sum(outputs.table_differences(t) for t in report['tables'])
-
-
-def failure(report, threshold):
-    """The failure message for this report and fail_on_differences threshold, or None."""
-    if report['exit_status'] == 2:
-        errors = ['%s: %s' % (t['table'], e) for t in report['tables'] for e in t['errors']]
-        return 'reconciliation failed: ' + '; '.join(errors)
-    found = differences(report)
-    if threshold >= 0 and found > threshold:
-        tables = [t['table'] for t in report['tables'] if t['status'] == 'different']
-        return '%d differing row(s) (more than %d allowed) in %s' % (found, threshold, ', '.join(tables))
-    return None
-
-
-def repaired(report):
-    """Whether a repair changed (or in check mode would change) anything."""
-    return any(t.get('repair') and (t['repair']['signals'] or t['repair']['upserts'] or t['repair']['deletes'])
-               for t in report['tables'])
-
-
-def write_files(params, doc):
-    written = []
-    for option, writer in (('json_path', outputs.write_json), ('html_path', outputs.write_html),
-                           ('metrics_path', outputs.write_metrics)):
-        if params.get(option):
-            writer(params[option], doc)
-            written.append(params[option])
-    return written
-
-
 def run(module):
     params = module.params
     try:
-        tables = validate(params)
-        source = connections.endpoint(params['source'])
-        target = connections.endpoint(params['target'])
-    except (ParamError, connections.ConfigError) as e:
+        outcome = runner.run(params, dry_run=module.check_mode, write=not module.check_mode)
+    except runner.OptionError as e:
         module.fail_json(msg=str(e), changed=False)
-    started = time.time()
-    differing, plan = [], []
-    try:
-        report = engine.reconcile(source, target, tables, mode=params['mode'], buckets=params['buckets'],
-                                  workers=params['workers'], split=params['split'],
-                                  recheck_delay=params['recheck_delay'],
-                                  max_keys=params['max_keys'], nfc=params['nfc'], differing_rows=differing)
-    except (ValueError, KeyError, TypeError, LookupError) as e:
-        module.fail_json(msg='invalid table specification: %s' % e, changed=False)
-    if params['repair'] and report['status'] == 'different':
-        repair.repair_report(report, differing, source, target, params['repair'], params['signal_table'],
-                             dry_run=module.check_mode, echo=plan.append)
-        report = engine.summarize(report['tables'], report['mode'], report['buckets'])
-    doc = outputs.document(report, started, time.time(), tables)
-    files = []
-    if not module.check_mode:
-        try:
-            files = write_files(params, doc)
-        except OSError as e:
-            module.fail_json(msg='cannot write a report file: %s' % e, changed=False, report=doc,
-                             exit_status=report['exit_status'], summary=outputs.summary(report))
-    result = dict(changed=repaired(report), exit_status=report['exit_status'], summary=outputs.summary(report),
-                  report=doc, files=files)
-    if plan:
-        result['repair_plan'] = plan
+    report = outcome.report
+    result = dict(changed=outcome.changed, exit_status=report['exit_status'], summary=runner.outputs.summary(report),
+                  report=outcome.doc, files=outcome.files)
+    if outcome.write_error:
+        module.fail_json(msg=outcome.write_error, **dict(result, changed=False))
+    if outcome.plan:
+        result['repair_plan'] = outcome.plan
         if module._diff:
-            result['diff'] = dict(before='', after='\n'.join(plan) + '\n')
-    msg = failure(report, params['fail_on_differences'])
+            result['diff'] = dict(before='', after='\n'.join(outcome.plan) + '\n')
+    msg = runner.failure(report, params['fail_on_differences'])
     if msg:
         module.fail_json(msg=msg, **result)
     module.exit_json(**result)

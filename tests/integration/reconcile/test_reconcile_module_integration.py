@@ -65,7 +65,7 @@ def test_repair_needs_full_mode(pg_cluster, accounts, capsys):
     args = {"source": conn(pg_cluster, "src"), "target": conn(pg_cluster, "dst"), "tables": ["mod_accounts"],
             "mode": "checksum", "repair": ["signal"]}
     code, result = run_main(args, capsys)
-    assert code == 1 and result["msg"] == "repair needs mode=full (the exact differing keys)"
+    assert code == 1 and result["msg"] == "repair needs mode full (the exact differing keys)"
 
 
 def test_main_against_postgres(pg_cluster, accounts, tmp_path, capsys):

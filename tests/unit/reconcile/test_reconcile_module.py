@@ -10,7 +10,7 @@ import json
 import pytest
 from ansible.module_utils.testing import patch_module_args
 
-from ansible_collections.sluice.cdc.plugins.module_utils.reconcile import outputs
+from ansible_collections.sluice.cdc.plugins.module_utils.reconcile import outputs, runner
 from ansible_collections.sluice.cdc.plugins.modules import reconcile as mod
 
 SRC = {"engine": "sqlserver", "host": "mssql1", "database": "shop", "user": "sa", "password": "s3cret-src"}
@@ -40,40 +40,10 @@ def params(**kw):
     return base
 
 
-# --- pure functions ----------------------------------------------------------------------------------------------
-def test_validate():
-    assert mod.validate(params(tables=[" dbo.a ", {"source": "dbo.b", "key": ["id"]}])) == \
-        ["dbo.a", {"source": "dbo.b", "key": ["id"]}]
-
-
-@pytest.mark.parametrize("overrides, message", [
-    ({"tables": []}, "must not be empty"),
-    ({"tables": [{"target": "x"}]}, "needs a source"),
-    ({"tables": [3]}, "a table is a name"),
-    ({"tables": ["  "]}, "a table is a name"),
-    ({"buckets": 0}, "at least 1"),
-    ({"workers": 0}, "at least 1"),
-    ({"split": 0}, "at least 1"),
-    ({"max_keys": -1}, "must not be negative"),
-    ({"recheck_delay": -1.0}, "must not be negative"),
-    ({"fail_on_differences": -2}, "fail_on_differences"),
-    ({"repair": ["direct"]}, "repair needs mode=full"),
-])
-def test_validate_errors(overrides, message):
-    with pytest.raises(mod.ParamError, match=message):
-        mod.validate(params(**overrides))
-
-
-def test_failure_thresholds():
-    diff = engine_report(table("dbo.a"), table("dbo.b", "different", missing_in_target_count=2, different_count=1))
-    assert mod.differences(diff) == 3
-    assert "3 differing row(s) (more than 0 allowed) in dbo.b" == mod.failure(diff, 0)
-    assert mod.failure(diff, 2) is not None
-    assert mod.failure(diff, 3) is None
-    assert mod.failure(diff, -1) is None
-    error = engine_report(table("dbo.c", "error", rows_source=None, rows_target=None, errors=["LookupError: x"]))
-    assert mod.failure(error, -1) == "reconciliation failed: dbo.c: LookupError: x"
-    assert mod.failure(engine_report(table("dbo.a")), 0) is None
+# --- pure functions (validation and thresholds: tests/unit/reconcile/test_reconcile_runner.py) -----------------
+def test_argument_spec_is_the_runners():
+    assert mod.argument_spec() == runner.argument_spec()
+    assert mod.argument_spec()["source"]["options"]["password"]["no_log"] is True
 
 
 def test_missing_drivers(monkeypatch):
@@ -97,7 +67,7 @@ def run_main(monkeypatch, capsys):
                 raise raises
             return report
 
-        monkeypatch.setattr(mod.engine, "reconcile", fake_reconcile)
+        monkeypatch.setattr(runner.engine, "reconcile", fake_reconcile)
         args = dict({"source": SRC, "target": DST, "tables": ["dbo.orders"]}, **args)
         args["_ansible_check_mode"] = check
         with patch_module_args(args):
@@ -124,8 +94,8 @@ def test_main_consistent_writes_files(run_main, tmp_path):
     assert "sluice_reconcile_exit_status 0" in open(paths["metrics_path"]).read()
     assert "<html" in open(paths["html_path"]).read()
     (call,) = run_main.calls
-    assert call["options"] == {"mode": "full", "buckets": 64, "workers": 3, "split": 1, "recheck_delay": 2.0,
-                               "max_keys": 10, "nfc": True, "differing_rows": []}
+    assert call["options"] == {"mode": "full", "buckets": 64, "workers": 1, "split": 1, "recheck_delay": 2.0,
+                               "max_keys": 10, "nfc": True, "differing_rows": [], "progress": None}
     assert call["tables"] == ["dbo.orders"]
     assert call["source"].dialect.name == "sqlserver" and call["target"].dialect.name == "postgresql"
     assert "s3cret" not in r["_out"]  # passwords are no_log
