@@ -19,8 +19,14 @@ import time
 import urllib.error
 import urllib.parse
 
-from ansible.module_utils.urls import ConnectionError as UrlsConnectionError
-from ansible.module_utils.urls import open_url
+try:
+    from ansible.module_utils.urls import ConnectionError as UrlsConnectionError
+    from ansible.module_utils.urls import open_url
+except ImportError:  # a CLI or service on a host without Ansible (sluice-supervisor): the stdlib transport below
+    open_url = None
+
+    class UrlsConnectionError(Exception):
+        pass
 
 MASK = '********'
 
@@ -122,11 +128,32 @@ class ConnectClient:
     # -- transport ------------------------------------------------------------------------------
 
     def _open(self, method, url, data, headers):
+        if open_url is None:
+            return self._open_stdlib(method, url, data, headers)
         return open_url(url, data=data, headers=headers, method=method, timeout=self.timeout,
                         validate_certs=self.validate_certs, ca_path=self.ca_path,
                         client_cert=self.client_cert, client_key=self.client_key,
                         url_username=self.url_username, url_password=self.url_password,
                         force_basic_auth=bool(self.url_username), follow_redirects='safe')
+
+    def _open_stdlib(self, method, url, data, headers):
+        import base64
+        import ssl
+        import urllib.request
+        context = None
+        if url.startswith('https:'):
+            context = ssl.create_default_context(cafile=self.ca_path)
+            if not self.validate_certs:
+                context.check_hostname = False
+                context.verify_mode = ssl.CERT_NONE
+            if self.client_cert:
+                context.load_cert_chain(self.client_cert, self.client_key)
+        headers = dict(headers)
+        if self.url_username:
+            token = base64.b64encode(('%s:%s' % (self.url_username, self.url_password or '')).encode('utf-8'))
+            headers['Authorization'] = 'Basic ' + token.decode('ascii')
+        req = urllib.request.Request(url, data=data, headers=headers, method=method)
+        return urllib.request.urlopen(req, timeout=self.timeout, context=context)
 
     def request(self, method, path, body=None, query=None):
         """Send one request; return the decoded JSON body (``None`` if empty).
@@ -241,6 +268,18 @@ class ConnectClient:
         query = [('includeTasks', 'true' if include_tasks else 'false'),
                  ('onlyFailed', 'true' if only_failed else 'false')]
         return self.request('POST', '/connectors/%s/restart' % quote(name), query=query)
+
+    def restart_task(self, name, task):
+        """``POST /connectors/{name}/tasks/{task}/restart``: restarts only that task."""
+        return self.request('POST', '/connectors/%s/tasks/%s/restart' % (quote(name), quote(task)))
+
+    def get_offsets(self, name):
+        """``GET /connectors/{name}/offsets``: the list of ``{partition, offset}`` entries."""
+        return (self.request('GET', '/connectors/%s/offsets' % quote(name)) or {}).get('offsets') or []
+
+    def patch_offsets(self, name, offsets):
+        """``PATCH /connectors/{name}/offsets`` (the connector must be STOPPED); ``offsets`` as in :meth:`get_offsets`."""
+        return self.request('PATCH', '/connectors/%s/offsets' % quote(name), {'offsets': list(offsets)})
 
     def validate(self, config):
         """Raw result of ``PUT /connector-plugins/{connector.class}/config/validate``."""
@@ -370,6 +409,22 @@ def status_traces(status):
         if task.get('trace'):
             out.append('task %s trace:\n%s' % (task.get('id'), trace_head(task['trace'])))
     return '\n'.join(out)
+
+
+def sink_offsets(entries):
+    """``{(topic, partition): offset}`` of a sink connector's ``GET …/offsets`` entries."""
+    out = {}
+    for entry in entries or []:
+        part, off = entry.get('partition') or {}, entry.get('offset') or {}
+        if 'kafka_topic' in part and off.get('kafka_offset') is not None:
+            out[(part['kafka_topic'], int(part['kafka_partition']))] = int(off['kafka_offset'])
+    return out
+
+
+def sink_offset_entries(offsets):
+    """The body entries of ``PATCH …/offsets`` for a sink connector from ``{(topic, partition): offset}``."""
+    return [{'partition': {'kafka_topic': t, 'kafka_partition': p}, 'offset': {'kafka_offset': o}}
+            for (t, p), o in sorted(offsets.items())]
 
 
 def has_failures(status):

@@ -15,6 +15,10 @@ import logging
 import time
 import traceback
 
+try:  # the record client needs only these (Debian bookworm's python3-confluent-kafka 1.7 has them)
+    from confluent_kafka import Consumer, KafkaError, KafkaException, Producer, TopicPartition
+except ImportError:
+    Consumer = Producer = TopicPartition = None
 try:
     from confluent_kafka import KafkaError, KafkaException, TopicCollection
     from confluent_kafka.admin import (
@@ -217,3 +221,135 @@ class TopicAdmin:
         if kind == 'delete':
             return self.delete_topic(name)
         raise KafkaAdminError('unknown plan action %r for topic %s' % (kind, name))
+
+
+# -- records ------------------------------------------------------------------------------------
+
+# Producer settings of every record Sluice writes itself (DLQ copies, replays, markers): nothing acknowledged that
+# is not on every in-sync replica, no duplicate from a retry.
+SAFE_PRODUCER_CONFIG = {'acks': 'all', 'enable.idempotence': True}
+
+
+class RecordClient:
+    """Reads single records and partitions as raw bytes (no deserialization) and produces records durably.
+
+    ``client_config`` holds librdkafka settings (SASL, TLS); the factories exist for tests."""
+
+    def __init__(self, bootstrap_servers, client_config=None, timeout=30, consumer_factory=None,
+                 producer_factory=None):
+        self.timeout = timeout
+        conf = dict(DEFAULT_CLIENT_CONFIG)
+        conf.update(client_config or {})
+        conf['bootstrap.servers'] = (bootstrap_servers if isinstance(bootstrap_servers, str)
+                                     else ','.join(bootstrap_servers))
+        self.conf = conf
+        self._consumer_factory = consumer_factory or Consumer
+        self._producer_factory = producer_factory or Producer
+        self._producer = None
+
+    def consumer(self, group_id=None, **extra):
+        conf = dict(self.conf, **{'enable.auto.commit': False, 'auto.offset.reset': 'earliest',
+                                  'enable.partition.eof': True})
+        conf['group.id'] = group_id or 'sluice-reader'
+        conf.update(extra)
+        try:
+            return self._consumer_factory(conf)
+        except (KafkaException, ValueError, TypeError) as e:
+            raise KafkaAdminError('invalid Kafka client configuration: %s' % e) from None
+
+    def partitions(self, topic):
+        """The partition numbers of ``topic`` (empty if it does not exist)."""
+        consumer = self.consumer()
+        try:
+            meta = consumer.list_topics(topic, timeout=self.timeout)
+            info = meta.topics.get(topic)
+            if info is None or info.error is not None:
+                return []
+            return sorted(info.partitions)
+        finally:
+            consumer.close()
+
+    def watermarks(self, topic, partitions=None):
+        """``{partition: (low, high)}`` of ``topic``."""
+        consumer = self.consumer()
+        try:
+            out = {}
+            if partitions is None:
+                meta = consumer.list_topics(topic, timeout=self.timeout)
+                info = meta.topics.get(topic)
+                partitions = sorted(info.partitions) if info is not None and info.error is None else []
+            for p in partitions:
+                out[p] = tuple(consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=self.timeout))
+            return out
+        except KafkaException as e:
+            raise KafkaAdminError('failed reading the offsets of topic %s: %s' % (topic, e)) from None
+        finally:
+            consumer.close()
+
+    @staticmethod
+    def _record(msg):
+        return {'topic': msg.topic(), 'partition': msg.partition(), 'offset': msg.offset(), 'key': msg.key(),
+                'value': msg.value(), 'headers': list(msg.headers() or []),
+                'timestamp': (msg.timestamp() or (0, 0))[1]}
+
+    def scan(self, topic, partition, start, end=None):
+        """Yield the records of one partition from offset ``start`` up to (excluding) ``end`` (default: the high
+        watermark when the scan starts), each a dict with raw ``key``, ``value`` and ``headers``."""
+        consumer = self.consumer()
+        try:
+            if end is None:
+                end = consumer.get_watermark_offsets(TopicPartition(topic, partition), timeout=self.timeout)[1]
+            if start >= end:
+                return
+            consumer.assign([TopicPartition(topic, partition, start)])
+            deadline = time.monotonic() + self.timeout
+            while True:
+                msg = consumer.poll(1.0)
+                if msg is None:
+                    if time.monotonic() > deadline:
+                        raise KafkaAdminError('timed out after %ss reading %s[%d] at offset %d'
+                                              % (self.timeout, topic, partition, start))
+                    continue
+                if msg.error() is not None:
+                    if msg.error().code() == KafkaError._PARTITION_EOF:
+                        return
+                    raise KafkaAdminError('failed reading %s[%d]: %s' % (topic, partition, msg.error().str()))
+                deadline = time.monotonic() + self.timeout
+                if msg.offset() >= end:
+                    return
+                yield self._record(msg)
+                if msg.offset() + 1 >= end:
+                    return
+        finally:
+            consumer.close()
+
+    def read(self, topic, partition, offset):
+        """The record at ``offset`` of ``topic[partition]``, or ``None`` if there is none (deleted or compacted)."""
+        for record in self.scan(topic, partition, offset, offset + 1):
+            return record if record['offset'] == offset else None
+        return None
+
+    def produce(self, topic, key, value, headers=None, partition=None):
+        """Write one record and wait until every in-sync replica has it; returns ``(partition, offset)``."""
+        if self._producer is None:
+            try:
+                self._producer = self._producer_factory(dict(self.conf, **SAFE_PRODUCER_CONFIG))
+            except (KafkaException, ValueError, TypeError) as e:
+                raise KafkaAdminError('invalid Kafka client configuration: %s' % e) from None
+        result = {}
+
+        def delivered(err, msg):
+            result['error'] = err
+            if err is None:
+                result['at'] = (msg.partition(), msg.offset())
+
+        kwargs = {'key': key, 'value': value, 'headers': list(headers or []), 'on_delivery': delivered}
+        if partition is not None:
+            kwargs['partition'] = partition
+        self._producer.produce(topic, **kwargs)
+        remaining = self._producer.flush(self.timeout)
+        if remaining or 'error' not in result:
+            raise KafkaAdminError('timed out after %ss writing a record to %s' % (self.timeout, topic))
+        if result['error'] is not None:
+            raise KafkaAdminError('failed writing a record to %s: %s' % (topic, result['error']))
+        return result['at']
