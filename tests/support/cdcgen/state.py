@@ -14,7 +14,10 @@ SqlServerOffsetContext.setChangePosition):
 - a delete is followed by a tombstone (same key, null value);
 - in an update, an xml column the update did not change carries ``__debezium_unavailable_value`` in ``before``
   (and in ``after`` too when it is NULL): SQL Server CDC does not log the old value of an unchanged large-object
-  column and SqlServerChangeTablePointer substitutes the placeholder (``Generator.sink_state()`` accounts for it);
+  column and SqlServerChangeTablePointer substitutes the placeholder. Sluice's source connector re-reads such
+  after-image columns from the table (ReselectColumnsPostProcessor, roles/connectors), so by default (``reselect``)
+  the after-image carries the value; with ``reselect=False`` it keeps the placeholder, which ``Generator.sink_state()``
+  accounts for;
 - snapshot reads (op ``r``) carry ``change_lsn`` null, ``commit_lsn`` = the highest LSN when the snapshot started,
   ``event_serial_no`` null, and ``snapshot`` first / first_in_data_collection / true / last_in_data_collection /
   last as RelationalSnapshotChangeEventSource.SnapshotMarkerResolver assigns them (Debezium 3.6).
@@ -58,13 +61,15 @@ class Generator:
 
     def __init__(self, prefix: str = "sluice", database: str = "sluice_demo", schema: str = "dbo", *,
                  tables: Mapping[str, Table] = TABLES, clock: Callable[[], int] | None = None,
-                 start_lsn: str = START_LSN, connector_version: str = DEBEZIUM_VERSION, tombstones: bool = True):
+                 start_lsn: str = START_LSN, connector_version: str = DEBEZIUM_VERSION, tombstones: bool = True,
+                 reselect: bool = True):
         self.prefix, self.database, self.schema = prefix, database, schema
         self.tables = dict(tables)
         self.encoder = EventEncoder(self.tables, prefix, database, schema)
         self.clock = clock or time.time_ns
         self.connector_version = connector_version
         self.tombstones = tombstones
+        self.reselect = reselect
         self.lsn = Lsn.parse(start_lsn)  # the highest LSN handed out so far
         self.state: dict[str, dict[tuple, dict]] = {name: {} for name in self.tables}
         # Columns whose last emitted after-image carried unavailable.value.placeholder instead of the value.
@@ -113,7 +118,10 @@ class Generator:
         records = []
         for (code, table, before, after, key), change_lsn in zip(changes, change_lsns):
             if code == OP_UPDATE:
-                before, after = lob_images(self.tables[table], before, after)
+                before, lob_after = lob_images(self.tables[table], before, after)
+                # The re-select post processor reads the row's value for a placeholder in the after-image; the
+                # event is processed right after the change here, so that is the after row itself.
+                after = after if self.reselect else lob_after
                 missing = frozenset(name for name, value in after.items() if value is UNAVAILABLE)
                 if missing:
                     self.unavailable[table][key] = missing
