@@ -2,6 +2,7 @@
 host's loopback (molecule/monitoring/molecule.yml). Reuses the pipeline suite's helpers (tests/e2e/pipeline)."""
 import datetime
 import importlib.util
+import json
 import pathlib
 import threading
 import time
@@ -111,3 +112,45 @@ class Pulse(threading.Thread):
     def stop(self):
         self.stopped.set()
         self.join(timeout=60)
+
+
+# --- the scheduled reconciliation (role reconcile_timer on the Connect host) ---------------------------------------
+# No SQL Server runs here: the timer's source is the schema `dbo` of the PostgreSQL database
+# (molecule/monitoring/inventory/group_vars/reconcile.yml), filled with the intended source state by the tests.
+RECONCILE_CONTAINER = "sluice-mon-connect"
+RECONCILE_TABLES = ("customers", "orders", "line_items", "inventory_levels", "all_types")
+RECONCILE_REPORT = "/var/lib/sluice-reconcile/reports/last.json"
+
+
+def set_source(tables=RECONCILE_TABLES):
+    """dbo.<table> := cdc.<table> (same columns, types, primary key and rows) for the stand-in source. Call it when
+    cdc.<table> was just proven equal to the intended source state, or for a run that only needs to be consistent."""
+    statements = ["CREATE SCHEMA IF NOT EXISTS dbo"]
+    for name in tables:
+        statements += [f"DROP TABLE IF EXISTS dbo.{name}", f"CREATE TABLE dbo.{name} (LIKE cdc.{name} INCLUDING ALL)",
+                       f"INSERT INTO dbo.{name} SELECT * FROM cdc.{name}"]
+    statements += ["GRANT USAGE ON SCHEMA dbo TO sluice_sink", "GRANT SELECT ON ALL TABLES IN SCHEMA dbo TO sluice_sink"]
+    psql_admin("; ".join(statements))
+
+
+def reconcile_run():
+    """Start the timer's service once (as the timer would) and wait for it: (exit status, the run's JSON report)."""
+    docker_exec(RECONCILE_CONTAINER, "systemctl", "reset-failed", "sluice-reconcile.service")
+    docker_exec(RECONCILE_CONTAINER, "systemctl", "start", "sluice-reconcile.service")  # non-zero on differences
+    shown = docker_exec(RECONCILE_CONTAINER, "systemctl", "show", "-p", "ExecMainStatus", "--value",
+                        "sluice-reconcile.service")
+    report = docker_exec(RECONCILE_CONTAINER, "cat", RECONCILE_REPORT)
+    assert report.returncode == 0, report.stderr
+    return int(shown.stdout.strip()), json.loads(report.stdout)
+
+
+def wait_for_reconcile_metrics(report, timeout=90):
+    """Wait until Prometheus has scraped this run's textfile metrics (its finish time); return its exit status."""
+    finished = report["run"]["finished_timestamp"]
+
+    def scraped():
+        found = query("sluice_reconcile_last_run_timestamp_seconds")
+        return found and abs(found[0][1] - finished) < 0.01
+
+    wait_for(scraped, timeout=timeout, interval=1, what="this reconciliation run's metrics in Prometheus")
+    return query("sluice_reconcile_exit_status")[0][1]
