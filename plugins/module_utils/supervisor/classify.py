@@ -31,7 +31,7 @@ SQLSTATE = re.compile(r'(?i)\bSQL ?State[:= ]+\(?([0-9A-Z]{5})\b')
 DATA_PATTERNS = [
     (r'invalid input syntax for type', 'invalid input syntax', '22P02'),
     (r'value too long for type', 'value too long', '22001'),
-    (r'out of range', 'value out of range', '22003'),
+    (r'out of range|numeric field overflow', 'value out of range', '22003'),
     (r'invalid byte sequence for encoding', 'invalid byte sequence', '22021'),
     (r'date/time field value out of range', 'date/time out of range', '22008'),
     (r'null value in column .* violates not-null constraint', 'not-null violation', '23502'),
@@ -110,7 +110,7 @@ def database_error(trace):
     return (text.strip().splitlines() or [''])[0][:500]
 
 
-_TABLE = re.compile(r'(?i)\b(?:insert\s+into|update|delete\s+from)\s+("?[\w.]+"?(?:\."?\w+"?)?)')
+_TABLE = re.compile(r'(?i)\b(?:insert\s+into|(?<!do )update|delete\s+from)\s+(?!set\b)("?[\w.]+"?(?:\."?\w+"?)?)')
 
 
 def tables_named(trace):

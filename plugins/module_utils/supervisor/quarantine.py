@@ -225,9 +225,15 @@ class Quarantine:
                 if verdict == 'timeout':
                     result['outcome'] = 'timeout'
                     break
-        finally:
+        except Exception:
+            # An error (not the process dying): resume the sink; if it fails again the next pass starts over.
             self.connect.resume(connector)
             self.mark_done(connector)
+            raise
+        # When the process dies in between (SIGKILL, SystemExit) the state file stays: the next supervisor finishes
+        # the quarantine (recover()), finding the DLQ copy instead of writing a second one.
+        self.connect.resume(connector)
+        self.mark_done(connector)
         result['seconds'] = round(self.clock() - started, 1)
         return result
 
