@@ -19,11 +19,12 @@ image: deps  ## the systemd test image (cached by tag)
 artifacts: deps  ## the offline artifact mirror in artifacts/ (a complete mirror is a no-op)
 	scripts/fetch-artifacts
 
-lint: deps  ## ansible-lint (production profile), collection sanity checks, Python syntax
+lint: deps  ## ansible-lint (production profile), collection sanity checks, Python syntax, the built tarball installed with its dependencies
 	@# Molecule caches a copy of this collection in ~/.ansible; an old copy would shadow the working tree for ansible-lint.
 	rm -rf $(HOME)/.ansible/collections/ansible_collections/sluice
 	ansible-lint --profile production --offline
 	scripts/sanity
+	scripts/check-collection
 
 unit: deps  ## unit tests, and integration tests against a throwaway PostgreSQL; coverage of plugins/ (fails under 80%)
 	pytest tests/unit tests/integration --cov=plugins --cov-report=term-missing --cov-fail-under=80
