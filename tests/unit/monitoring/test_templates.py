@@ -46,6 +46,7 @@ def test_scrape_targets_come_from_the_inventory(tmp_path):
         "alertmanager": [("mon1:9093", "mon1")],
         "kafka": [("k1:9404", "k1"), ("k2:19404", "k2")],          # k3 has no JMX exporter
         "kafka_connect": [("10.0.0.2:9999", "c2"), ("c1:9405", "c1")],
+        "sluice_supervisor": [("10.0.0.2:9406", "c2"), ("c1:9406", "c1")],  # the supervisor on every Connect host
         "postgres": [("pg1:9187", "pg1")],
         "node": sorted([(f"{h}:9100", h) for h in ("k1", "k2", "k3", "c1", "mon1")] + [("pg1:9101", "pg1")]
                        + [("10.0.0.2:9100", "c2")]),
