@@ -95,7 +95,9 @@ def test_playbook_against_postgres(pg_cluster, accounts, tmp_path):
     inventory.write_text(yaml.safe_dump({"all": {"children": {"kafka_connect": {"hosts": {"localhost": {
         "ansible_connection": "local", "ansible_python_interpreter": sys.executable,
         "reconcile_source": dict(conn, database="src"), "reconcile_target": dict(conn, database="dst"),
-        "connectors_tables": ["public.mod_accounts"]}}}}}}))
+        # the sink's mapping (sluice.cdc.table_map): an explicit target, in the target schema
+        "connectors_tables": [{"source": "public.mod_accounts", "target": "mod_accounts"}],
+        "postgresql_target_schema": "public"}}}}}}))
     reports = tmp_path / "reports"
 
     def play(*extra):
@@ -107,7 +109,7 @@ def test_playbook_against_postgres(pg_cluster, accounts, tmp_path):
 
     p = play()
     assert p.returncode == 2, p.stdout + p.stderr
-    assert '"missing": 1' in p.stdout and "Reconciliation different" in p.stdout
+    assert '"missing": 1' in p.stdout and "Reconciliation different" in p.stdout, p.stdout
     (json_file,) = reports.glob("reconcile-*.json")
     assert json.loads(json_file.read_text())["tables"][0]["missing_in_target"] == [[17]]
     assert len(list(reports.glob("reconcile-*.html"))) == 1
