@@ -1,0 +1,60 @@
+# -*- coding: utf-8 -*-
+# Copyright: Sluice developers
+# Apache License 2.0 (see https://www.apache.org/licenses/LICENSE-2.0)
+"""roles/reconcile_timer agrees with the runner: it writes only the runner's config keys, installs the whole
+engine package (no file list), and runs the CLI as its own user in a hardened unit (live: tests/e2e/monitoring)."""
+
+from __future__ import annotations
+
+import pathlib
+import re
+
+import yaml
+
+from ansible_collections.sluice.cdc.plugins.module_utils.reconcile import engine, runner
+
+ROLE = pathlib.Path(__file__).resolve().parents[3] / "roles" / "reconcile_timer"
+
+
+def load(rel):
+    return yaml.safe_load((ROLE / rel).read_text())
+
+
+def test_config_document_holds_only_runner_keys():
+    config = load("vars/main.yml")["__reconcile_timer_config"]
+    keys = set(re.findall(r"'(\w+)':", config))
+    assert keys <= set(runner.CONFIG_KEYS)
+    assert {"source", "target", "tables", "mode", "json_path", "html_path", "metrics_path"} == keys
+    spec = load("meta/argument_specs.yml")["argument_specs"]["main"]["options"]
+    assert spec["reconcile_timer_mode"]["choices"] == list(engine.MODES)
+    # no copy of the runner's defaults: the comparison's other options pass through reconcile_timer_options
+    defaults = load("defaults/main.yml")
+    own = {"source", "target", "tables", "mode"}
+    assert not {f"reconcile_timer_{name}" for name in set(runner.CONFIG_KEYS) - own} & set(defaults)
+    assert defaults["reconcile_timer_options"] == {}
+    assert "sluice.cdc.table_map | sluice.cdc.reconcile_tables(reconcile_timer_target_schema)" in \
+        defaults["reconcile_timer_tables"]
+
+
+def test_the_whole_engine_package_is_installed_and_the_config_checked():
+    tasks = {t["name"]: t for t in load("tasks/main.yml")}
+    listing = tasks["List the engine package (the collection's plugins/module_utils tree) on the controller"]
+    assert listing["ansible.builtin.find"]["recurse"] is True and listing["ansible.builtin.find"]["patterns"] == "*.py"
+    assert load("vars/main.yml")["__reconcile_timer_module_utils"].endswith("/../../plugins/module_utils")
+    text = (ROLE / "tasks" / "main.yml").read_text()
+    assert "repair.py" not in text and "engine.py" not in text  # no hand-written file list
+    config = tasks["Write the configuration (connection settings and passwords), checked by the CLI itself"]
+    assert config["no_log"] is True and config["ansible.builtin.template"]["mode"] == "0600"
+    assert config["ansible.builtin.template"]["owner"] == "{{ reconcile_timer_user }}"
+    assert "--check-config %s" in config["ansible.builtin.template"]["validate"]
+
+
+def test_unit_is_hardened_and_not_root():
+    unit = (ROLE / "templates" / "sluice-reconcile.service.j2").read_text()
+    settings = dict(line.split("=", 1) for line in unit.splitlines() if "=" in line and not line.startswith("#"))
+    assert settings["User"] == "{{ reconcile_timer_user }}"
+    for key, value in {"NoNewPrivileges": "yes", "ProtectSystem": "strict", "PrivateTmp": "yes", "ProtectHome": "yes",
+                       "CapabilityBoundingSet": "", "RestrictAddressFamilies": "AF_INET AF_INET6 AF_UNIX",
+                       "SystemCallFilter": "@system-service", "UMask": "0077"}.items():
+        assert settings[key] == value, key
+    assert settings["ReadWritePaths"] == "{{ __reconcile_timer_report_dir }} {{ __reconcile_timer_metrics_dir }}"
