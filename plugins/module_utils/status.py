@@ -297,6 +297,33 @@ def alerts_from_prometheus(get_json, base):
 
 
 # --- gathering ----------------------------------------------------------------------------------------------------
+def supervisor_section(get_json, urls, last=5):
+    """The sluice-supervisors' ``/actions``: which one is active, records quarantined per connector, the last actions
+    of the active one (newest last). Raises :class:`StatusError` when none answers."""
+    instances, active = [], None
+    for url in urls:
+        base = url.rstrip('/')
+        try:
+            data = get_json(base + '/actions', None) or {}
+        except StatusError as e:
+            instances.append({'url': base, 'active': False, 'error': str(e)})
+            continue
+        instances.append({'url': base, 'active': bool(data.get('active')), 'error': None})
+        if data.get('active') and active is None:
+            active = data
+    if not any(i['error'] is None for i in instances):
+        raise StatusError('no sluice-supervisor answered: %s' % '; '.join(i['error'] for i in instances))
+    active = active or {}
+    actions = []
+    for a in (active.get('actions') or [])[-last:]:
+        detail = {k: v for k, v in a.items() if k not in ('time', 'action', 'connector')}
+        actions.append({'time': a.get('time'), 'action': a.get('action'), 'connector': a.get('connector'),
+                        'detail': ', '.join('%s=%s' % (k, v) for k, v in detail.items())[:160]})
+    return {'instances': instances, 'active': sum(1 for i in instances if i['active']),
+            'quarantined': dict(active.get('quarantined') or {}), 'backoff': list(active.get('backoff') or []),
+            'actions': actions}
+
+
 def _try(errors, section, func, *args):
     try:
         return func(*args)
@@ -310,7 +337,7 @@ def _try(errors, section, func, *args):
 def gather(connect, kafka=None, pg_connect=None, get_json=None, connector_names=None, dlq_topics=None,
            heartbeat_table='cdc.sluice_heartbeat', heartbeat_column='ts', prometheus_url=None,
            alertmanager_url=None, max_lag_seconds=DEFAULT_MAX_LAG, max_consumer_lag=None, max_dlq_messages=None,
-           now=None):
+           now=None, supervisor_urls=None):
     """Read every configured source and judge the pipeline. ``kafka`` is a :class:`KafkaOffsets` (or a callable
     returning one, called only when needed), ``pg_connect`` a DB-API connection factory, ``get_json(url, params)``
     an HTTP GET returning decoded JSON. Sources left ``None`` are not read and their sections are ``None``."""
@@ -361,12 +388,19 @@ def gather(connect, kafka=None, pg_connect=None, get_json=None, connector_names=
         for a in alerts or []:
             problems.append('alert %s is firing%s' % (a['name'], ': ' + a['summary'] if a['summary'] else ''))
 
+    supervisor = None
+    if supervisor_urls and get_json is not None:
+        supervisor = _try(errors, 'supervisor', supervisor_section, get_json, supervisor_urls)
+        if supervisor is not None and supervisor['active'] != 1:
+            problems.append('%d sluice-supervisors are active (expected exactly 1)' % supervisor['active'])
+
     status = ERROR if errors else DEGRADED if problems else HEALTHY
     stamp = now if now is not None else _dt.datetime.now(_dt.timezone.utc)
     report = {'status': status, 'exit_status': EXIT_STATUS[status],
               'checked_at': stamp.isoformat(timespec='seconds').replace('+00:00', 'Z'),
               'problems': problems, 'errors': errors, 'connectors': connectors, 'lag': lag,
-              'consumer_lag': consumer_lag, 'dlq': dlq, 'alerts': alerts, 'alerts_source': alerts_source}
+              'consumer_lag': consumer_lag, 'dlq': dlq, 'alerts': alerts, 'alerts_source': alerts_source,
+              'supervisor': supervisor}
     return masker.scrub_data(report)
 
 
@@ -434,6 +468,25 @@ def render_text(report):
                 [(r['topic'], r['messages'] if r['exists'] else 'missing') for r in report['dlq']], right=(1,))]
         else:
             lines.append('  none configured')
+        lines.append('')
+    if report.get('supervisor') is not None:
+        sup = report['supervisor']
+        lines.append('SUPERVISOR')
+        lines += ['  %s %s' % (i['url'], 'unreachable: ' + i['error'] if i['error'] else
+                               'active' if i['active'] else 'standby') for i in sup['instances']]
+        quarantined = ', '.join('%s %d' % (c, n) for c, n in sorted(sup['quarantined'].items())) or 'none'
+        lines.append('  quarantined records: %s (sluice-dlq list)' % quarantined)
+        for b in sup['backoff']:
+            lines.append('  back-off: %s task %s, %d restart(s), next wait %ss' % (
+                b.get('connector'), b.get('task'), b.get('attempts', 0), b.get('delay_seconds')))
+        if sup['actions']:
+            lines += ['  ' + line for line in _table(
+                ('time', 'action', 'connector', 'detail'),
+                [(_dt.datetime.fromtimestamp(a['time'], _dt.timezone.utc).strftime('%Y-%m-%d %H:%M:%S')
+                  if isinstance(a['time'], (int, float)) else '-', a['action'], a['connector'], a['detail'])
+                 for a in sup['actions']])]
+        else:
+            lines.append('  no action yet')
         lines.append('')
     if report['alerts_source']:
         lines.append('FIRING ALERTS (%s)' % report['alerts_source'].capitalize())

@@ -100,6 +100,14 @@ options:
   alertmanager_url:
     description: Base URL of Alertmanager, for example C(http://prometheus-1:9093); its active alerts are listed.
     type: str
+  supervisor_urls:
+    description:
+      - Metrics endpoints of the sluice-supervisors, for example C(http://connect-1:9406), one per Connect host.
+      - Their C(/actions) give the active one, its last actions and the records quarantined per connector; the
+        pipeline is V(degraded) unless exactly one is active.
+    type: list
+    elements: str
+    default: []
   max_lag_seconds:
     description: End-to-end lag above which the pipeline is V(degraded).
     type: float
@@ -199,6 +207,12 @@ alerts_source:
   description: V(alertmanager), V(prometheus) or null.
   returned: success
   type: str
+supervisor:
+  description:
+    - The sluice-supervisors (C(instances) with C(url), C(active), C(error)), the number C(active), C(quarantined)
+      records per connector, the active one's C(backoff) and last C(actions); null without O(supervisor_urls).
+  returned: success
+  type: dict
 text:
   description: The same report as a fixed-width screen (what C(scripts/sluice-status) prints).
   returned: success
@@ -269,12 +283,13 @@ def run(module):
         client,
         kafka=make_kafka(params) if params['kafka_bootstrap_servers'] else None,
         pg_connect=make_pg_connect(params) if params['postgres_host'] else None,
-        get_json=make_get_json(params) if params['prometheus_url'] or params['alertmanager_url'] else None,
+        get_json=(make_get_json(params) if params['prometheus_url'] or params['alertmanager_url']
+                  or params['supervisor_urls'] else None),
         connector_names=params['connectors'] or None, dlq_topics=params['dlq_topics'] or None,
         heartbeat_table=params['heartbeat_table'], heartbeat_column=params['heartbeat_column'],
         prometheus_url=params['prometheus_url'], alertmanager_url=params['alertmanager_url'],
         max_lag_seconds=params['max_lag_seconds'], max_consumer_lag=params['max_consumer_lag'],
-        max_dlq_messages=params['max_dlq_messages'])
+        max_dlq_messages=params['max_dlq_messages'], supervisor_urls=params['supervisor_urls'] or None)
     if 'connectors' in report['errors']:
         module.fail_json(msg=report['errors']['connectors'], changed=False, **report)
     module.exit_json(changed=False, text=pipeline.render_text(report), **report)
@@ -297,6 +312,7 @@ def main():
             heartbeat_column=dict(type='str', default='ts'),
             prometheus_url=dict(type='str'),
             alertmanager_url=dict(type='str'),
+            supervisor_urls=dict(type='list', elements='str', default=[]),
             max_lag_seconds=dict(type='float', default=300),
             max_consumer_lag=dict(type='int'),
             max_dlq_messages=dict(type='int'),

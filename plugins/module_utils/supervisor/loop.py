@@ -49,7 +49,7 @@ class Supervisor:
             step=config['probe_step_seconds'], window=config['quarantine_window'], state_dir=config['state_dir'])
         self.backoffs = {}
         self.repeats = {}      # (connector, task) -> (fingerprint, offsets at the last restart, count)
-        self.actions = self._load_actions()
+        self.actions, self.quarantined = self._load_actions()
         self.masker = cc.Masker()
         metrics.set('sluice_supervisor_up', 1)
         metrics.set('sluice_supervisor_active', 0)
@@ -63,9 +63,10 @@ class Supervisor:
         path = self._actions_path()
         try:
             with open(path, encoding='utf-8') as f:
-                return json.load(f).get('actions', [])
-        except (TypeError, OSError, ValueError):
-            return []
+                saved = json.load(f)
+            return list(saved.get('actions', [])), dict(saved.get('quarantined', {}))
+        except (TypeError, OSError, ValueError, AttributeError):
+            return [], {}
 
     def _record_action(self, action, connector, **fields):
         now = self.wall()
@@ -73,14 +74,21 @@ class Supervisor:
         self.actions = (self.actions + [entry])[-ACTIONS_KEPT:]
         self.metrics.set('sluice_supervisor_last_action_timestamp_seconds', now, connector=connector, action=action)
         path = self._actions_path()
+        if action == 'record_quarantined' and fields.get('outcome') == 'quarantined':
+            self.quarantined[connector] = self.quarantined.get(connector, 0) + 1
         if path and os.path.isdir(os.path.dirname(path)):
-            counts = {}
-            for key, value in self.metrics._values['sluice_supervisor_quarantined_records_total'].items():
-                counts[dict(key)['connector']] = counts.get(dict(key)['connector'], 0) + value
             with open(path + '.tmp', 'w', encoding='utf-8') as f:
-                json.dump({'actions': self.actions, 'quarantined': counts}, f)
+                json.dump({'actions': self.actions, 'quarantined': self.quarantined}, f)
             os.replace(path + '.tmp', path)
         self.log(action, connector=connector, **fields)
+
+    def snapshot(self):
+        """What ``/actions`` serves: whether this supervisor acts, the last actions, records quarantined per
+        connector (over the state directory's life) and the back-off of every task that was restarted."""
+        now = self.clock()
+        return {'active': bool(self.leader.active), 'actions': self.actions[-20:], 'quarantined': self.quarantined,
+                'backoff': [dict(b.state(now), connector=k[0], task=k[1])
+                            for k, b in sorted(self.backoffs.items(), key=str) if b.attempts]}
 
     def backoff(self, key):
         if key not in self.backoffs:

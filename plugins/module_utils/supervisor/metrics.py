@@ -9,6 +9,7 @@ supervisor depends on nothing beyond confluent-kafka and PyYAML on its hosts."""
 from __future__ import annotations
 
 import http.server
+import json
 import threading
 
 CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8'
@@ -74,17 +75,22 @@ class Metrics:
         return '\n'.join(lines) + '\n'
 
 
-def serve(metrics, address, port):
-    """Serve ``/metrics`` in a daemon thread; returns the server (``server_address`` has the bound port)."""
+def serve(metrics, address, port, actions=None):
+    """Serve ``/metrics`` (and ``/actions``: JSON of ``actions()``, the supervisor's state and last actions, read by
+    sluice-status) in a daemon thread; returns the server (``server_address`` has the bound port)."""
 
     class Handler(http.server.BaseHTTPRequestHandler):
         def do_GET(self):  # noqa: N802 (http.server's name)
-            if self.path.split('?')[0] not in ('/metrics', '/'):
+            path = self.path.split('?')[0]
+            if path == '/actions' and actions is not None:
+                body, kind = json.dumps(actions(), default=str).encode('utf-8'), 'application/json'
+            elif path in ('/metrics', '/'):
+                body, kind = metrics.render().encode('utf-8'), CONTENT_TYPE
+            else:
                 self.send_error(404)
                 return
-            body = metrics.render().encode('utf-8')
             self.send_response(200)
-            self.send_header('Content-Type', CONTENT_TYPE)
+            self.send_header('Content-Type', kind)
             self.send_header('Content-Length', str(len(body)))
             self.end_headers()
             self.wfile.write(body)
