@@ -164,3 +164,42 @@ def test_rejected_record_is_quarantined_exactly_and_replayed(pg):  # noqa: F811
     again = sluice_dlq("replay", f"{part}:{off}")
     assert again.returncode == 1 and "already replayed" in again.stdout, again.stdout + again.stderr
     assert "replayed" in sluice_dlq("list").stdout
+
+
+def test_task_failed_by_a_postgresql_outage_is_restarted_without_a_person(pg):  # noqa: F811
+    """PostgreSQL stopped under a trickle of changes: if the sink task fails (a transient cause), the supervisor
+    restarts it once PostgreSQL is back, and everything arrives. Prints the recovery time."""
+    gen = Generator()
+    sink = KafkaSink(KAFKA)
+    rows(pg, "TRUNCATE cdc.orders")
+    restarts_before = supervisor_metric("sluice_supervisor_task_restarts_total")
+    docker_exec("sluice-pg", "systemctl", "stop", "postgresql@15-main")
+    failed_seen = False
+    try:
+        deadline = time.monotonic() + 150
+        i = 0
+        while time.monotonic() < deadline:
+            i += 1
+            sink.send_all(gen.insert("orders", {"id": i, "customer_id": i, "status": "new", "total": None,
+                                                "ordered_at": None}))
+            sink.flush(30)
+            tasks = connect_status(SINK)["tasks"]
+            if any(t["state"] == "FAILED" for t in tasks):
+                failed_seen = True
+                break
+            time.sleep(2)
+    finally:
+        docker_exec("sluice-pg", "systemctl", "start", "postgresql@15-main")
+    back = time.monotonic()
+    import psycopg
+    from helpers import sink_password
+    with psycopg.connect(host="127.0.0.1", port=15432, dbname="sluice", user="sluice_sink",
+                         password=sink_password(), autocommit=True) as conn:
+        wait_until_replicated(conn, gen, ["orders"], timeout=300)
+    recovery = time.monotonic() - back
+    assert connect_status(SINK)["tasks"][0]["state"] == "RUNNING"
+    restarts = supervisor_metric("sluice_supervisor_task_restarts_total") - restarts_before
+    if failed_seen:
+        assert restarts >= 1, "the failed task came back only through a supervisor restart"
+    print(f"\nPostgreSQL outage: task failed={failed_seen}, supervisor restarts={restarts:.0f}, "
+          f"{i} orders, caught up {recovery:.0f}s after PostgreSQL started")
