@@ -56,6 +56,8 @@ TRANSIENT_PATTERNS = [
     (r'too many connections|remaining connection slots are reserved', 'too many connections', '53300'),
     (r'org\.hibernate\.exception\.JDBCConnectionException', 'JDBC connection error', '08000'),
     (r'Unable to acquire JDBC Connection', 'no JDBC connection', '08000'),
+    # Hibernate at task start while PostgreSQL cannot be reached: it found no database to read the dialect from.
+    (r'Unable to determine Dialect without JDBC metadata', 'no database connection at start', '08001'),
     (r'(BrokerNotAvailable|LeaderNotAvailable|NotLeaderOrFollower|CoordinatorNotAvailable|NotCoordinator)'
      r'(Exception)?', 'Kafka broker or coordinator unavailable', None),
     (r'org\.apache\.kafka\.common\.errors\.(TimeoutException|DisconnectException|NetworkException)',

@@ -39,6 +39,10 @@ TRANSIENT_TRACES = [
     "org.apache.kafka.common.errors.TimeoutException: Timeout of 60000ms expired before the position for partition "
     "t-0 could be determined",
     "org.apache.kafka.common.errors.CoordinatorNotAvailableException: The coordinator is not available.",
+    # seen live: the task restarted while PostgreSQL was still down
+    "org.apache.kafka.connect.errors.ConnectException: Failed to start task\nCaused by: org.hibernate.HibernateException: "
+    "Unable to determine Dialect without JDBC metadata (please set 'jakarta.persistence.jdbc.url' for common cases or "
+    "'hibernate.dialect' when a custom Dialect implementation must be provided)",
     SINK_HEAD + "Caused by: org.postgresql.util.PSQLException: FATAL: sorry, too many clients already SQLState: 53300",
 ]
 
