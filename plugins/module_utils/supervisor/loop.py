@@ -178,8 +178,13 @@ class Supervisor:
             cause = classify.classify(trace)
             policy = cfg.policy(self.config, name)
             if kind == 'sink' and policy == 'auto' and self._is_data_error(name, tid, cause, trace):
+                if not b.ready(now):   # the last search found nothing: searches back off like restarts
+                    self._publish_backoff(name, tid, b, now)
+                    continue
                 done.append(('quarantine', name, tid))
-                self._quarantine(name, trace, cause)
+                result = self._quarantine(name, trace, cause)
+                if not result or result['outcome'] not in ('quarantined', 'already_quarantined'):
+                    b.record_restart(self.clock())
                 self.repeats.pop((name, tid), None)
                 return done   # the whole connector was stopped and resumed: look again next pass
             if not b.ready(now):

@@ -137,12 +137,29 @@ def test_source_data_errors_are_never_quarantined_and_failed_connectors_restart(
     assert ('POST restart', 'sink', False, True) in connect.calls
 
 
-def test_failed_quarantine_is_counted():
-    sup, connect, _clock, _quar, m, out = make(outcome='not_found')
+def test_failed_quarantine_is_counted_and_backs_off():
+    sup, connect, clock, quar, m, out = make(outcome='not_found')
     fail(connect, DATA)
     sup.poll_once()
     assert m.get('sluice_supervisor_quarantine_failures_total', connector='sink') == 1
     assert 'quarantine_failed' in out.getvalue()
+    clock.now += 5
+    assert sup.poll_once() == [] and len(quar.runs) == 1, 'no new search before the back-off passed'
+    clock.now += 6
+    assert sup.poll_once() == [('quarantine', 'sink', 0)] and len(quar.runs) == 2
+
+
+def test_quarantine_that_raises_is_a_failure():
+    sup, connect, _clock, quar, m, out = make()
+
+    def boom(connector, trace):
+        raise q.QuarantineError('cannot read')
+    quar.run = boom
+    fail(connect, DATA)
+    sup.poll_once()
+    assert m.get('sluice_supervisor_quarantine_failures_total', connector='sink') == 1
+    assert 'cannot read' in out.getvalue()
+    assert sup.snapshot()['backoff'][0]['attempts'] == 1
 
 
 def test_standby_does_nothing_and_recover_removes_probes():
