@@ -4,7 +4,7 @@ VENV := .venv
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 export ANSIBLE_COLLECTIONS_PATH := $(CURDIR)/collections
 PYTHON := $(VENV)/bin/python
-SCENARIOS ?= kafka default monitoring
+SCENARIOS ?= kafka default monitoring cluster
 
 .PHONY: test deps image artifacts lint unit molecule test-sqlserver demo demo-destroy clean
 

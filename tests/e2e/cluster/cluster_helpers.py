@@ -113,6 +113,21 @@ def task_startups():
     return values
 
 
+def supervisor_restarts():
+    """sluice_supervisor_task_restarts_total summed over both workers' supervisors (only the active one acts);
+    None where no supervisor is deployed. Read inside the containers: its metrics port is not published."""
+    total, found = 0.0, False
+    for worker in WORKERS:
+        out = sh(worker, "python3", "-c", "import urllib.request; print(urllib.request.urlopen("
+                 "'http://127.0.0.1:9406/metrics', timeout=5).read().decode())", check=False).stdout
+        for line in out.splitlines():
+            if line.startswith("sluice_supervisor_up"):
+                found = True
+            if line.startswith("sluice_supervisor_task_restarts_total"):
+                total += float(line.rsplit(" ", 1)[1])
+    return total if found else None
+
+
 class Watcher(threading.Thread):
     """Polls the sink's status and the workers' task-startup counters every second while a case runs: the task
     states over time (every change, with the first line of a failed task's trace) and the task starts (counter
@@ -128,6 +143,8 @@ class Watcher(threading.Thread):
         self.non_running_seen = False
         self._last_view = None
         self._counters = task_startups()
+        self.supervisor_before = supervisor_restarts()
+        self.supervisor = None
 
     def run(self):
         while not self.stopping.wait(1.0):
@@ -157,6 +174,9 @@ class Watcher(threading.Thread):
         self.stopping.set()
         self.join(10)
         self.sample()
+        after = supervisor_restarts()
+        if after is not None:
+            self.supervisor = int(after - (self.supervisor_before or 0))
 
     def report(self):
         lines = [f"  t+{t:>6.1f}s connector {c}: "

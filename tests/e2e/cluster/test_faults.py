@@ -93,7 +93,8 @@ def run_case(name, offsets, inject, clear, during=None, healed=None):
                f"{summary_['duration_s']:.0f} s = {summary_['rate']:.0f} events/s, per table "
                f"{summary_['events_per_table']}; fault held {cleared - injected:.0f} s; recovery {recovery:.1f} s; "
                f"rows compared {result.rows}: {result.missing} missing, {result.extra} extra, "
-               f"{result.different} different; task starts {watcher.starts}")
+               f"{result.different} different; task starts {watcher.starts}; supervisor restarts "
+               f"{'(no supervisor)' if watcher.supervisor is None else watcher.supervisor}")
     FIGURES.append(figures)
     print(figures)
     print(f"{name}: task states over time\n{watcher.report()}")
