@@ -9,7 +9,10 @@ committed every record written before that moment; the sink commits every 5 s in
 (Connect's task-startup-attempts-total over both workers) and the task states over time. Timings are reported,
 never asserted; "caught up" only has a generous timeout.
 """
+import datetime as dt
 import json
+import subprocess
+import sys
 import time
 import uuid
 import zlib
@@ -17,9 +20,11 @@ import zlib
 import pytest
 from confluent_kafka import Consumer, Producer, TopicPartition
 
+from conftest import ROOT
+from tests.support.cdcgen import Generator
 from cluster_helpers import (BOOTSTRAP, DLQ_TOPIC, PG_CONTAINER, PG_SERVICE, SAMPLE_TABLES, WORKERS,
                              Load, Offsets, Watcher, compare, container_ip, log, pg_connect, psql_admin, sh,
-                             sink_healthy, sink_status, task_view, wait_for)
+                             sink_healthy, sink_status, supervisor_restarts, task_view, wait_for)
 
 WARM_UP = 10          # seconds of load before the fault
 AFTER_RECOVERY = 5    # seconds of load after the sink has caught up
@@ -43,11 +48,12 @@ def summary():
         print(line)
 
 
-def run_case(name, offsets, inject, clear, during=None, healed=None):
+def run_case(name, offsets, inject, clear, during=None, healed=None, extra=()):
     """One fault under load: start the load and the watcher, inject, clear, wait until the sink has committed
     everything written before the clear, keep the load a little longer, stop it, wait until everything is
     committed, compare row by row. `during` runs while the fault holds (its own assertions), `healed` after the
-    sink caught up (e.g. a broker back in every ISR). Returns the figures."""
+    sink caught up (e.g. a broker back in every ISR); `extra`: generators of rows written besides the load's.
+    Returns the watcher and the comparison."""
     wait_for(lambda: sink_healthy(sink_status()), 180, "the sink and its tasks RUNNING on both workers before the case")
     wait_for(lambda: offsets.behind(offsets.end()) == 0, DRAIN_TIMEOUT, "the previous case's records to be committed")
     with pg_connect() as pg:  # compare this case's state as a whole: start from empty tables
@@ -84,11 +90,11 @@ def run_case(name, offsets, inject, clear, during=None, healed=None):
     wait_for(lambda: offsets.behind(final) == 0, DRAIN_TIMEOUT, "every record to be committed")
     watcher.stop()
     with pg_connect() as pg:
-        result = compare(pg, load.gen)
+        result = compare(pg, load.gen, extra)
         deadline = time.monotonic() + 30
         while not result.equal and time.monotonic() < deadline:  # offsets are committed after the writes: a margin
             time.sleep(5)
-            result = compare(pg, load.gen)
+            result = compare(pg, load.gen, extra)
     figures = (f"{name}: load {summary_['events']} events ({summary_['tombstones']} tombstones) in "
                f"{summary_['duration_s']:.0f} s = {summary_['rate']:.0f} events/s, per table "
                f"{summary_['events_per_table']}; fault held {cleared - injected:.0f} s; recovery {recovery:.1f} s; "
@@ -266,3 +272,79 @@ def test_a_postgresql_stopped_for_two_minutes(offsets):
         run_case("a. PostgreSQL stopped 2 min", offsets, inject, clear)
     finally:
         sh(PG_CONTAINER, "systemctl", "start", PG_SERVICE, check=False)
+
+
+# --- f. a record PostgreSQL rejects: quarantined by the supervisor, replayed with sluice-dlq -------------------------
+BAD_ID = 2_100_000_001
+
+
+def sluice_dlq(*args):
+    cmd = [sys.executable, str(ROOT / "scripts" / "sluice-dlq"), "--bootstrap", BOOTSTRAP, "--dlq-topic", DLQ_TOPIC,
+           *args]
+    return subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, timeout=300, check=False)
+
+
+def test_f_rejected_record_quarantined_then_replayed(offsets):
+    if supervisor_restarts() is None:
+        pytest.skip("no supervisor deployed on the Connect workers")
+    topic = "sluice.sluice_demo.dbo.customers"
+    bad_gen = Generator()  # one row of its own key range, beside the load's rows
+    row = {"id": BAD_ID, "email": "rejected@example.com", "full_name": "Rejected Row",
+           "created_at": dt.datetime(2024, 5, 1, 12, 0, 0, 123456), "is_active": True}
+    since = dlq_end(offsets)
+    seen = {}
+
+    def inject():
+        # The cause: a constraint in PostgreSQL that the source row breaks (SQLSTATE 23514, a data error).
+        psql_admin(f"ALTER TABLE cdc.customers ADD CONSTRAINT e2e_reject CHECK (id <> {BAD_ID})")
+        records = bad_gen.insert("customers", row)
+        delivered = []
+        producer = Producer({"bootstrap.servers": BOOTSTRAP, "acks": "all", "partitioner": "murmur2_random"})
+        for r in records:
+            producer.produce(r.topic, key=r.key, value=r.value,
+                             on_delivery=lambda err, msg: delivered.append((err, msg.partition(), msg.offset())))
+        assert producer.flush(30) == 0 and all(err is None for err, _, _ in delivered), delivered
+        seen["origin"] = delivered[0][1:]
+        seen["record"] = records[0]
+        seen["started"] = time.monotonic()
+
+    def during():
+        def quarantined():
+            found = [m for m in read_dlq(since, 100, timeout=5)
+                     if dict((k, (v or b"").decode()) for k, v in m.headers() or []).get("sluice.quarantine.topic")
+                     == topic]
+            return found or None
+        found = wait_for(quarantined, 900, "the supervisor to quarantine the rejected record", interval=5)
+        seen["quarantine_s"] = time.monotonic() - seen["started"]
+        assert len(found) == 1, [m.headers() for m in found]
+        msg = found[0]
+        headers = {k: (v or b"").decode() for k, v in msg.headers() or []}
+        seen["dlq"] = (msg.partition(), msg.offset())
+        assert (int(headers["sluice.quarantine.partition"]), int(headers["sluice.quarantine.offset"])) \
+            == seen["origin"], headers
+        assert msg.key() == seen["record"].key and msg.value() == seen["record"].value, "the DLQ copy is unchanged"
+        assert headers["sluice.quarantine.connector"] == "sluice-postgres-sink"
+        assert "e2e_reject" in headers["sluice.quarantine.error"], headers
+        log(f"f: quarantined {topic}[{seen['origin'][0]}]@{seen['origin'][1]} {seen['quarantine_s']:.0f} s after "
+            f"it was written")
+
+    def clear():  # the cause fixed
+        psql_admin("ALTER TABLE cdc.customers DROP CONSTRAINT e2e_reject")
+
+    def healed():
+        with pg_connect() as pg:
+            assert pg.execute("SELECT count(*) FROM cdc.customers WHERE id = %s", (BAD_ID,)).fetchone() == (0,)
+        part, off = seen["dlq"]
+        replay = sluice_dlq("replay", f"{part}:{off}")
+        assert replay.returncode == 0 and "replayed" in replay.stdout, replay.stdout + replay.stderr
+        with pg_connect() as pg:
+            wait_for(lambda: pg.execute("SELECT count(*) FROM cdc.customers WHERE id = %s",
+                                        (BAD_ID,)).fetchone() == (1,), 180, "the replayed record in PostgreSQL")
+
+    try:
+        watcher, _ = run_case("f. record PostgreSQL rejects", offsets, inject, clear, during=during, healed=healed,
+                              extra=[bad_gen])
+    finally:
+        psql_admin("ALTER TABLE cdc.customers DROP CONSTRAINT IF EXISTS e2e_reject")
+    FIGURES.append(f"f. quarantined {seen.get('quarantine_s', float('nan')):.0f} s after the record was written; "
+                   f"1 record quarantined and replayed; supervisor restarts {watcher.supervisor}")
