@@ -122,6 +122,21 @@ RECONCILE_TABLES = ("customers", "orders", "line_items", "inventory_levels", "al
 RECONCILE_REPORT = "/var/lib/sluice-reconcile/reports/last.json"
 
 
+def replicate_intended_state(count=400, seed=4711):
+    """Empty the sample tables, write `count` generated change events for all of them through Kafka and the sink,
+    wait until PostgreSQL's cdc.<table> equal the generator's intended source state row by row, then copy them to
+    the stand-in source dbo.<table>. Returns the generator (its state is the intended source state)."""
+    with pg_connect() as conn:
+        for name in RECONCILE_TABLES:
+            rows(conn, f"TRUNCATE cdc.{name}")
+    gen = Generator()
+    workload(count, seed=seed, generator=gen, sink=KafkaSink(KAFKA), progress=None)
+    with pg_connect() as conn:
+        wait_until_replicated(conn, gen, list(RECONCILE_TABLES), timeout=180)
+    set_source()
+    return gen
+
+
 def set_source(tables=RECONCILE_TABLES):
     """dbo.<table> := cdc.<table> (same columns, types, primary key and rows) for the stand-in source. Call it when
     cdc.<table> was just proven equal to the intended source state, or for a run that only needs to be consistent."""

@@ -9,8 +9,9 @@ A few metric families exist only where a component runs that cannot run on these
 source (no SQL Server: debezium_metrics_*, kafka_connect_source_task_*). A query over such a family is reported as
 skipped, with the reason, when Prometheus has no series of the family at all; if the family exists, the query must
 return series like any other. The scheduled reconciliation's (sluice_reconcile_*) are not among them: the module
-starts the reconcile_timer role's service once (a consistent run, see monitoring_helpers.set_source) and waits for
-its textfile metrics in Prometheus before any query runs.
+replicates generated rows into every sample table, starts the reconcile_timer role's service once (a consistent run,
+see monitoring_helpers.replicate_intended_state) and waits for its textfile metrics in Prometheus before any query
+runs.
 
 "While the pipeline runs": for the whole module a background thread writes the heartbeat row's change events
 (tests/support/cdcgen, as the source connector's heartbeat.action.query would) once a second into Kafka, so the
@@ -115,8 +116,8 @@ class Heartbeats(threading.Thread):
 @pytest.fixture(scope="module")
 def reconciled(prometheus):
     """One consistent run of the scheduled reconciliation, its metrics scraped (the reconciliation panels)."""
-    from monitoring_helpers import reconcile_run, set_source, wait_for_reconcile_metrics
-    set_source()
+    from monitoring_helpers import reconcile_run, replicate_intended_state, wait_for_reconcile_metrics
+    replicate_intended_state(count=100, seed=7)
     status, report = reconcile_run()
     assert status == 0 and report["status"] == "consistent", report
     assert wait_for_reconcile_metrics(report) == 0

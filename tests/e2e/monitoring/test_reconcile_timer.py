@@ -14,10 +14,9 @@ import pytest
 import requests
 
 from conftest import docker_exec
-from monitoring_helpers import (KAFKA, PROMETHEUS, RECONCILE_CONTAINER, RECONCILE_TABLES, alerts, notifications,
-                                pg_connect, query, reconcile_run, rows, set_source, wait_for,
-                                wait_for_reconcile_metrics, wait_until_replicated)
-from tests.support.cdcgen import Generator, KafkaSink, workload
+from monitoring_helpers import (PROMETHEUS, RECONCILE_CONTAINER, RECONCILE_TABLES, alerts, notifications, pg_connect,
+                                query, reconcile_run, replicate_intended_state, rows, wait_for,
+                                wait_for_reconcile_metrics)
 
 UNIT = "sluice-reconcile.service"
 
@@ -25,15 +24,7 @@ UNIT = "sluice-reconcile.service"
 @pytest.fixture(scope="module")
 def intended():
     """The generator's intended source state, replicated to cdc.<table> (proven row by row) and copied to dbo."""
-    with pg_connect() as conn:
-        for name in RECONCILE_TABLES:
-            rows(conn, f"TRUNCATE cdc.{name}")
-    gen = Generator()
-    workload(400, seed=4711, generator=gen, sink=KafkaSink(KAFKA), progress=None)
-    with pg_connect() as conn:
-        wait_until_replicated(conn, gen, list(RECONCILE_TABLES), timeout=180)
-    set_source()
-    return gen
+    return replicate_intended_state(count=400, seed=4711)
 
 
 def scalar(promql):

@@ -32,8 +32,9 @@ def test_config_document_holds_only_runner_keys():
     own = {"source", "target", "tables", "mode"}
     assert not {f"reconcile_timer_{name}" for name in set(runner.CONFIG_KEYS) - own} & set(defaults)
     assert defaults["reconcile_timer_options"] == {}
-    assert "sluice.cdc.table_map | sluice.cdc.reconcile_tables(reconcile_timer_target_schema)" in \
-        defaults["reconcile_timer_tables"]
+    assert "__reconcile_timer_pipeline_tables | sluice.cdc.table_map | sluice.cdc.reconcile_tables(" \
+        "reconcile_timer_target_schema)" in defaults["reconcile_timer_tables"]
+    assert "connectors/defaults/main.yml" in load("vars/main.yml")["__reconcile_timer_pipeline_tables"]
 
 
 def test_the_whole_engine_package_is_installed_and_the_config_checked():
