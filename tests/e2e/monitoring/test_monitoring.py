@@ -20,8 +20,10 @@ ALERTS = {
     "SluiceKafkaBrokerDown", "SluiceKafkaUnderReplicatedPartitions", "SluiceKafkaOfflinePartitions",
     "SluiceKafkaActiveControllerCount", "SluiceConnectWorkerDown", "SluicePostgresTargetDown", "SluiceExporterDown",
     "SluiceDiskFilling", "SluiceReconcileDifferences", "SluiceReconcileNotSucceeding",
+    "SluiceTaskRestarting", "SluiceRecordQuarantined", "SluiceSupervisorDown",
 }
-JOBS = {"prometheus": 1, "alertmanager": 1, "kafka": 1, "kafka_connect": 1, "postgres": 1, "node": 4}
+JOBS = {"prometheus": 1, "alertmanager": 1, "kafka": 1, "kafka_connect": 1, "postgres": 1, "node": 4,
+        "sluice_supervisor": 1}
 SAMPLE_TABLES = ("customers", "orders", "line_items", "inventory_levels", "all_types")
 
 
