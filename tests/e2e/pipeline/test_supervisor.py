@@ -203,3 +203,69 @@ def test_task_failed_by_a_postgresql_outage_is_restarted_without_a_person(pg):  
         assert restarts >= 1, "the failed task came back only through a supervisor restart"
     print(f"\nPostgreSQL outage: task failed={failed_seen}, supervisor restarts={restarts:.0f}, "
           f"{i} orders, caught up {recovery:.0f}s after PostgreSQL started")
+
+
+def test_quarantine_interrupted_after_the_dlq_copy_is_finished_without_a_second_copy(pg):  # noqa: F811
+    """What a supervisor killed between its DLQ write and its offset move leaves behind — the copy in the DLQ, the
+    sink STOPPED at the start of the failed batch, its state file — is finished by the next one: the offset moves
+    past the record, everything else arrives, and the DLQ still holds one copy."""
+    from confluent_kafka import Producer
+
+    from ansible_collections.sluice.cdc.plugins.module_utils.supervisor import dlq as dlqmod
+
+    gen = Generator()
+    sink = KafkaSink(KAFKA)
+    rows(pg, f"TRUNCATE cdc.{TABLE}")
+    topic = gen.encoder.topic(TABLE)
+    for i in range(1, 11):
+        sink.send_all(gen.insert(TABLE, customer(i)))
+    sink.flush(60)
+    wait_until_replicated(pg, gen, [TABLE])
+    original_type = column_type(pg)
+    since = dlq_ends()
+    bad_id = 77
+    rows(pg, f"ALTER TABLE cdc.{TABLE} ALTER COLUMN full_name TYPE varchar(20)")
+    docker_exec("sluice-connect", "systemctl", "stop", "sluice-supervisor")
+    state = "/var/lib/sluice-supervisor/quarantine-%s.json" % SINK
+    try:
+        for i in range(11, 21):
+            sink.send_all(gen.insert(TABLE, customer(i)))
+        sink.flush(60)
+        delivered = {}
+        producer = Producer({"bootstrap.servers": KAFKA, "acks": "all"})
+        for record in gen.insert(TABLE, customer(bad_id, "y" * 40)):
+            producer.produce(record.topic, key=record.key, value=record.value,
+                             on_delivery=lambda err, msg: delivered.update(at=(msg.partition(), msg.offset())))
+        producer.flush(30)
+        partition, offset = delivered["at"]
+        for i in range(21, 26):
+            sink.send_all(gen.insert(TABLE, customer(i)))
+        sink.flush(60)
+        wait_for(lambda: connect_status(SINK)["tasks"][0]["state"] == "FAILED", timeout=240, interval=2,
+                 what="the sink task to fail on the rejected record")
+        # The interrupted quarantine: sink stopped, the copy written, the offset not yet moved.
+        __import__("requests").put(f"{CONNECT}/connectors/{SINK}/stop", timeout=30)
+        wait_for(lambda: connect_status(SINK)["connector"]["state"] == "STOPPED", timeout=60, what="the sink to stop")
+        key, value, headers = read_origin(topic, partition, offset)
+        original = {"topic": topic, "partition": partition, "offset": offset, "headers": headers}
+        producer.produce(DLQ, key=key, value=value, headers=dlqmod.quarantine_headers(
+            original, SINK, "ERROR: value too long for type character varying(20)", "22001"))
+        producer.flush(30)
+        docker_exec("sluice-connect", "sh", "-c", "echo '{\"connector\": \"%s\", \"started\": 0}' > %s && "
+                    "chown sluice-supervisor: %s" % (SINK, state, state))
+    finally:
+        docker_exec("sluice-connect", "systemctl", "start", "sluice-supervisor")
+    try:
+        expected_keys = {k for k in expected_rows(gen.tables[TABLE], gen.sink_state()[TABLE]) if k != (bad_id,)}
+        wait_until_replicated(pg, gen, [TABLE], timeout=300, keys={TABLE: expected_keys})
+        assert table_rows(pg, gen.tables[TABLE]).keys() == expected_keys
+        copies = [r for r in dlq_records(since) if r[4].get("sluice.quarantine.topic") == topic]
+        assert [(r[4]["sluice.quarantine.partition"], r[4]["sluice.quarantine.offset"]) for r in copies] == \
+            [(str(partition), str(offset))], "one copy, the one written before the 'crash'"
+        assert connect_status(SINK)["tasks"][0]["state"] == "RUNNING"
+        journal = docker_exec("sluice-connect", "journalctl", "-u", "sluice-supervisor", "-o", "cat",
+                              "--since", "-10min").stdout
+        assert '"outcome": "already_quarantined"' in journal and "quarantine_resumed" in journal
+        assert docker_exec("sluice-connect", "test", "-e", state).returncode == 1, "the state file is gone"
+    finally:
+        rows(pg, f"ALTER TABLE cdc.{TABLE} ALTER COLUMN full_name TYPE {original_type}")
