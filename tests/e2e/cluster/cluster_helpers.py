@@ -13,7 +13,7 @@ import time
 import psycopg
 import requests
 from confluent_kafka import Consumer, ConsumerGroupTopicPartitions, TopicPartition
-from confluent_kafka.admin import AdminClient
+from confluent_kafka.admin import AdminClient, OffsetSpec
 
 from conftest import ROOT
 from tests.e2e.pipeline.helpers import expected_rows, table_rows
@@ -182,13 +182,19 @@ class Offsets:
         meta = self.admin.list_topics(timeout=10)
         self.partitions = [TopicPartition(t, p) for t in TOPICS for p in sorted(meta.topics[t].partitions)]
 
-    def end(self):
-        """{(topic, partition): high watermark} of the table topics."""
-        out = {}
-        for tp in self.partitions:
-            _low, high = self.consumer.get_watermark_offsets(tp, timeout=10, cached=False)
-            out[(tp.topic, tp.partition)] = high
-        return out
+    def end(self, timeout=120):
+        """{(topic, partition): high watermark} of the table topics. Retried while a broker fault moves leaders
+        (a request to a dead leader times out until the client learns the new one)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                futures = self.admin.list_offsets({tp: OffsetSpec.latest() for tp in self.partitions},
+                                                  request_timeout=10)
+                return {(tp.topic, tp.partition): f.result(timeout=15).offset for tp, f in futures.items()}
+            except Exception:  # noqa: BLE001 - KafkaException or a timeout: the leaders are moving
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(1)
 
     def committed(self):
         """{(topic, partition): offset} the sink has committed (it commits only what it has written)."""
@@ -201,6 +207,8 @@ class Offsets:
 
     def behind(self, target):
         """Records the sink has not committed of `target` (None while the committed offsets cannot be read)."""
+        if target is None:
+            return None
         committed = self.committed()
         if committed is None:
             return None

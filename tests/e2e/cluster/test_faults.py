@@ -28,8 +28,9 @@ from cluster_helpers import (BOOTSTRAP, DLQ_TOPIC, PG_CONTAINER, PG_SERVICE, SAM
 
 WARM_UP = 10          # seconds of load before the fault
 AFTER_RECOVERY = 5    # seconds of load after the sink has caught up
+LOAD_AFTER_CLEAR = 30  # seconds the load goes on at least after the fault was cleared
 RECOVERY_TIMEOUT = 420
-DRAIN_TIMEOUT = 300
+DRAIN_TIMEOUT = 600
 FIGURES = []
 
 
@@ -75,15 +76,26 @@ def run_case(name, offsets, inject, clear, during=None, healed=None, extra=()):
         cleared = time.monotonic()
         target = offsets.end()
         log(f"{name}: cleared after {cleared - injected:.0f} s; {offsets.behind(target)} records to catch up")
-        try:
-            wait_for(lambda: offsets.behind(target) == 0, RECOVERY_TIMEOUT, "the sink to catch up after the fault")
-        except AssertionError:
-            raise AssertionError(f"{name}: not caught up; task states over time:\n{watcher.report()}") from None
+        # The load goes on while the pipeline recovers, for LOAD_AFTER_CLEAR seconds at least and until the sink
+        # has caught up; on a machine too busy to catch up under full load it then stops, so that recovery is
+        # still measured (and reported as such) instead of the case racing the machine's spare capacity.
+        while offsets.behind(target) != 0:
+            now = time.monotonic()
+            if now - cleared > LOAD_AFTER_CLEAR and not load.stopping.is_set():
+                log(f"{name}: not caught up {LOAD_AFTER_CLEAR} s after the fault was cleared: load stopped")
+                load.stopping.set()
+            if now - cleared > RECOVERY_TIMEOUT:
+                raise AssertionError(f"{name}: not caught up {RECOVERY_TIMEOUT} s after the fault was cleared; "
+                                     f"task states over time:\n{watcher.report()}")
+            time.sleep(1)
         recovery = time.monotonic() - cleared
-        log(f"{name}: caught up {recovery:.1f} s after the fault was cleared")
+        under_load = not load.stopping.is_set()
+        log(f"{name}: caught up {recovery:.1f} s after the fault was cleared"
+            f"{' (under load)' if under_load else ' (load stopped)'}")
         if healed:
             healed()
-        time.sleep(AFTER_RECOVERY)
+        if under_load:
+            time.sleep(AFTER_RECOVERY)
     finally:
         summary_ = load.stop()
     final = offsets.end()
@@ -97,7 +109,8 @@ def run_case(name, offsets, inject, clear, during=None, healed=None, extra=()):
             result = compare(pg, load.gen, extra)
     figures = (f"{name}: load {summary_['events']} events ({summary_['tombstones']} tombstones) in "
                f"{summary_['duration_s']:.0f} s = {summary_['rate']:.0f} events/s, per table "
-               f"{summary_['events_per_table']}; fault held {cleared - injected:.0f} s; recovery {recovery:.1f} s; "
+               f"{summary_['events_per_table']}; fault held {cleared - injected:.0f} s; recovery {recovery:.1f} s "
+               f"({'under load' if under_load else f'load stopped {LOAD_AFTER_CLEAR} s after the clear'}); "
                f"rows compared {result.rows}: {result.missing} missing, {result.extra} extra, "
                f"{result.different} different; task starts {watcher.starts}; supervisor restarts "
                f"{'(no supervisor)' if watcher.supervisor is None else watcher.supervisor}")
@@ -206,7 +219,10 @@ def test_d_worker_sigkill_tasks_move_and_it_rejoins(offsets):
     def healed():
         wait_for(lambda: sink_healthy(sink_status()), 180, f"{victim} to rejoin and run a task again")
 
-    run_case("d. Connect worker SIGKILL", offsets, inject, clear, during=during, healed=healed)
+    try:
+        run_case("d. Connect worker SIGKILL", offsets, inject, clear, during=during, healed=healed)
+    finally:
+        sh(victim, "systemctl", "start", "kafka-connect", check=False)
     FIGURES.append(f"d. tasks {moved['tasks']} moved to {survivor} {moved['after']:.0f} s after the kill")
 
 
@@ -233,7 +249,10 @@ def test_e_broker_sigkill_then_restart(offsets):
     def healed():
         wait_for(lambda: in_sync(offsets), 180, "every partition back in sync on three brokers")
 
-    run_case("e. broker SIGKILL", offsets, inject, clear, during=during, healed=healed)
+    try:
+        run_case("e. broker SIGKILL", offsets, inject, clear, during=during, healed=healed)
+    finally:
+        sh(victim, "systemctl", "start", "kafka", check=False)
     assert sorted(offsets.admin.list_topics(timeout=10).brokers) == [1, 2, 3]
 
 
