@@ -46,7 +46,9 @@ def is_probe(name):
 
 def probe_config(config, topic):
     out = {k: v for k, v in config.items() if k not in PROBE_DROPPED and k != 'name'}
-    out.update({'tasks.max': '1', 'batch.size': '1', 'consumer.override.max.poll.records': '1', 'topics': topic})
+    out.update({'tasks.max': '1', 'batch.size': '1', 'consumer.override.max.poll.records': '1', 'topics': topic,
+                # fail at once on the rejected record instead of retrying the flush (the sink's outage tolerance)
+                'flush.max.retries': '0', 'connection.restart.on.errors': 'false'})
     return out
 
 
@@ -218,6 +220,12 @@ class Quarantine:
                 verdict, position, probe_trace = self.probe(connector, config, cand, deadline)
                 self.log('probe_result', connector=connector, topic=cand['topic'], partition=cand['partition'],
                          verdict=verdict, offset=position)
+                if verdict == 'bad' and classify.classify(probe_trace).kind == classify.TRANSIENT:
+                    # PostgreSQL or Kafka went away during the search: not the record's fault. Stop here; the sink
+                    # fails again and the supervisor restarts or searches again.
+                    result['outcome'] = 'transient'
+                    result['error'] = classify.database_error(probe_trace)
+                    break
                 if verdict == 'bad':
                     result.update(self._quarantine(connector, cand['topic'], cand['partition'], position,
                                                    probe_trace or trace))

@@ -85,6 +85,22 @@ def test_crash_between_dlq_write_and_offset_move_does_not_copy_twice(tmp_path):
     assert quar.unfinished() == []
 
 
+def test_probe_failing_for_a_transient_cause_stops_the_search():
+    records, connect, quar, _ = setup()
+    original = connect._run_probe
+
+    def outage(name, check_only=False):
+        original(name, check_only)
+        if connect.tasks[name][0]['state'] == 'FAILED':
+            connect.tasks[name][0]['trace'] = 'Caused by: java.net.ConnectException: Connection refused'
+    connect._run_probe = outage
+    result = quar.run('sink', TRACE)
+    assert result['outcome'] == 'transient' and 'Connection refused' in result['error']
+    assert records.topics['sluice.dlq'][0] == [] and connect.state['sink'] == 'RUNNING'
+    created = [c for c in connect.calls if c[0] == 'POST connectors'][0][3]
+    assert created['flush.max.retries'] == '0' and created['connection.restart.on.errors'] == 'false'
+
+
 def test_no_bad_record_found_resumes_the_sink():
     records, connect, quar, _ = setup(bad=(0, 99))
     result = quar.run('sink', TRACE)
