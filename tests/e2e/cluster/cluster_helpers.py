@@ -188,8 +188,9 @@ class Offsets:
         deadline = time.monotonic() + timeout
         while True:
             try:
-                futures = self.admin.list_offsets({tp: OffsetSpec.latest() for tp in self.partitions},
-                                                  request_timeout=10)
+                admin = AdminClient({"bootstrap.servers": BOOTSTRAP})
+                futures = admin.list_offsets({tp: OffsetSpec.latest() for tp in self.partitions},
+                                             request_timeout=10)
                 return {(tp.topic, tp.partition): f.result(timeout=15).offset for tp, f in futures.items()}
             except Exception:  # noqa: BLE001 - KafkaException or a timeout: the leaders are moving
                 if time.monotonic() > deadline:
@@ -197,11 +198,15 @@ class Offsets:
                 time.sleep(1)
 
     def committed(self):
-        """{(topic, partition): offset} the sink has committed (it commits only what it has written)."""
+        """{(topic, partition): offset} the sink has committed (it commits only what it has written); None when
+        they cannot be read just now. A fresh admin client each time: after a broker was killed, a long-lived one
+        kept failing to find the group coordinator here although the group had one."""
+        admin = AdminClient({"bootstrap.servers": BOOTSTRAP})
         try:
-            futures = self.admin.list_consumer_group_offsets([ConsumerGroupTopicPartitions(SINK_GROUP)])
-            result = futures[SINK_GROUP].result(timeout=10)
-        except Exception:  # noqa: BLE001 - a coordinator moving (broker fault): try again on the next poll
+            futures = admin.list_consumer_group_offsets([ConsumerGroupTopicPartitions(SINK_GROUP)],
+                                                        request_timeout=10)
+            result = futures[SINK_GROUP].result(timeout=15)
+        except Exception:  # noqa: BLE001 - the coordinator moving (broker fault): try again on the next poll
             return None
         return {(tp.topic, tp.partition): tp.offset for tp in result.topic_partitions}
 

@@ -85,8 +85,9 @@ def run_case(name, offsets, inject, clear, during=None, healed=None, extra=()):
                 log(f"{name}: not caught up {LOAD_AFTER_CLEAR} s after the fault was cleared: load stopped")
                 load.stopping.set()
             if now - cleared > RECOVERY_TIMEOUT:
-                raise AssertionError(f"{name}: not caught up {RECOVERY_TIMEOUT} s after the fault was cleared; "
-                                     f"task states over time:\n{watcher.report()}")
+                raise AssertionError(f"{name}: not caught up {RECOVERY_TIMEOUT} s after the fault was cleared "
+                                     f"({offsets.behind(target)} records behind); task states over time:\n"
+                                     f"{watcher.report()}")
             time.sleep(1)
         recovery = time.monotonic() - cleared
         under_load = not load.stopping.is_set()
