@@ -29,6 +29,7 @@ from cluster_helpers import (BOOTSTRAP, DLQ_TOPIC, PG_CONTAINER, PG_SERVICE, SAM
 WARM_UP = 10          # seconds of load before the fault
 AFTER_RECOVERY = 5    # seconds of load after the sink has caught up
 LOAD_AFTER_CLEAR = 30  # seconds the load goes on at least after the fault was cleared
+HEAL_TIMEOUT = 660    # the supervisor's back-off is capped at 600 s (supervisor_backoff_max)
 RECOVERY_TIMEOUT = 420
 DRAIN_TIMEOUT = 600
 FIGURES = []
@@ -101,6 +102,15 @@ def run_case(name, offsets, inject, clear, during=None, healed=None, extra=()):
         summary_ = load.stop()
     final = offsets.end()
     wait_for(lambda: offsets.behind(final) == 0, DRAIN_TIMEOUT, "every record to be committed")
+    # Caught up is not healed: a FAILED task's partitions go to the other task's consumer, so the data can catch up
+    # with a task still FAILED. Every task must be RUNNING again, by itself (the supervisor's capped back-off).
+    try:
+        wait_for(lambda: sink_healthy(sink_status(), spread=False), HEAL_TIMEOUT, "every sink task RUNNING again")
+    except AssertionError:
+        watcher.stop()
+        raise AssertionError(f"{name}: a task still not RUNNING {HEAL_TIMEOUT} s after catching up; task states "
+                             f"over time:\n{watcher.report()}") from None
+    healed_after = time.monotonic() - cleared
     watcher.stop()
     with pg_connect() as pg:
         result = compare(pg, load.gen, extra)
@@ -112,6 +122,7 @@ def run_case(name, offsets, inject, clear, during=None, healed=None, extra=()):
                f"{summary_['duration_s']:.0f} s = {summary_['rate']:.0f} events/s, per table "
                f"{summary_['events_per_table']}; fault held {cleared - injected:.0f} s; recovery {recovery:.1f} s "
                f"({'under load' if under_load else f'load stopped {LOAD_AFTER_CLEAR} s after the clear'}); "
+               f"all tasks RUNNING {healed_after:.0f} s after the clear; "
                f"rows compared {result.rows}: {result.missing} missing, {result.extra} extra, "
                f"{result.different} different; task starts {watcher.starts}; supervisor restarts "
                f"{'(no supervisor)' if watcher.supervisor is None else watcher.supervisor}")
