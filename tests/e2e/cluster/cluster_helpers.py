@@ -155,7 +155,7 @@ class Watcher(threading.Thread):
         if status is not None:
             for task, (state, worker) in view.items():
                 before = self._last_tasks.get(task)
-                if state == "RUNNING" and before is not None and before != ("RUNNING", worker):
+                if state == "RUNNING" and before != ("RUNNING", worker):  # also after STOPPED (no tasks)
                     self.starts += 1
             self._last_tasks = view
 
