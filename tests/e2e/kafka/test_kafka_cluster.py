@@ -1,4 +1,6 @@
-"""The `kafka` scenario: three combined KRaft nodes kafka-1..3, reachable on 127.0.0.1:19092-19094."""
+"""The `kafka` scenario, the production shape of inventories/example: three dedicated KRaft controllers
+sluice-kc-1..3 (node ids 1-3) and three brokers sluice-kb-1..3 (node ids 101-103), the brokers reachable on
+127.0.0.1:19092-19094."""
 import time
 import uuid
 
@@ -8,7 +10,9 @@ from confluent_kafka.admin import AdminClient
 
 from conftest import docker_exec, run_module, run_playbook
 
-NODES = ["kafka-1", "kafka-2", "kafka-3"]
+CONTROLLERS = ["sluice-kc-1", "sluice-kc-2", "sluice-kc-3"]
+BROKERS = ["sluice-kb-1", "sluice-kb-2", "sluice-kb-3"]
+NODES = CONTROLLERS + BROKERS
 BOOTSTRAP = "127.0.0.1:19092,127.0.0.1:19093,127.0.0.1:19094"
 TOPIC = "sluice-e2e-keyed"
 
@@ -59,14 +63,25 @@ def consume_all(expected, timeout=90):
     return got, partition_of
 
 
-def test_quorum_has_three_brokers_and_a_controller(admin):
+def quorum(command):
+    return docker_exec("sluice-kb-1", "java", "-cp", "/opt/kafka/releases/2.13-4.3.0/libs/*",
+                       "org.apache.kafka.tools.MetadataQuorumCommand", "--bootstrap-server", "sluice-kb-1:9092",
+                       "describe", command).stdout
+
+
+def test_three_dedicated_controllers_and_three_brokers(admin):
     cluster = admin.describe_cluster(request_timeout=10).result()
-    assert sorted(node.id for node in cluster.nodes) == [1, 2, 3]
-    assert cluster.controller is not None
-    status = docker_exec("kafka-1", "java", "-cp", "/opt/kafka/releases/2.13-4.3.0/libs/*",
-                         "org.apache.kafka.tools.MetadataQuorumCommand", "--bootstrap-server", "kafka-1:9092",
-                         "describe", "--status").stdout
-    assert "CurrentVoters:" in status and all(f'"id": {n}' in status for n in (1, 2, 3)), status
+    assert sorted(node.id for node in cluster.nodes) == [101, 102, 103]
+    status = quorum("--status")
+    voters = status.split("CurrentVoters:", 1)[1].split("\n", 1)[0]
+    assert all(f'"id": {n}' in voters for n in (1, 2, 3)) and '"id": 10' not in voters, status
+    leader = int(status.split("LeaderId:", 1)[1].split()[0])
+    assert leader in (1, 2, 3), status
+    replication = quorum("--replication")
+    observers = {int(line.split()[0]) for line in replication.splitlines() if "Observer" in line}
+    assert observers == {101, 102, 103}, replication
+    assert "process.roles=controller" in docker_exec("sluice-kc-1", "cat", "/etc/kafka/server.properties").stdout
+    assert "process.roles=broker" in docker_exec("sluice-kb-1", "cat", "/etc/kafka/server.properties").stdout
 
 
 def test_kafka_topic_creates_topic_with_3_partitions_rf3(admin):
@@ -114,26 +129,50 @@ def test_10000_keyed_messages_round_trip():
     assert len({p for parts in partition_of.values() for p in parts}) == 3
 
 
-def test_one_node_down_then_rejoins(admin):
-    assert docker_exec("kafka-3", "systemctl", "stop", "kafka").returncode == 0
+def test_one_broker_down_then_rejoins(admin):
+    assert docker_exec("sluice-kb-3", "systemctl", "stop", "kafka").returncode == 0
     try:
         deadline = time.monotonic() + 60
-        while time.monotonic() < deadline and 3 in admin.list_topics(timeout=10).brokers:
+        while time.monotonic() < deadline and 103 in admin.list_topics(timeout=10).brokers:
             time.sleep(1)
-        assert 3 not in admin.list_topics(timeout=10).brokers, "node 3 still listed after stop"
+        assert 103 not in admin.list_topics(timeout=10).brokers, "broker 103 still listed after stop"
         sent = produce(1_000, "down")
         got, _ = consume_all(sent)
-        assert sent.keys() <= got.keys(), f"{len(sent.keys() - got.keys())} messages lost with one node down"
+        assert sent.keys() <= got.keys(), f"{len(sent.keys() - got.keys())} messages lost with one broker down"
     finally:
-        assert docker_exec("kafka-3", "systemctl", "start", "kafka").returncode == 0
+        assert docker_exec("sluice-kb-3", "systemctl", "start", "kafka").returncode == 0
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         partitions = topic_partitions(admin, TOPIC)
-        if 3 in admin.list_topics(timeout=10).brokers and all(len(p.isrs) == 3 for p in partitions.values()):
+        if 103 in admin.list_topics(timeout=10).brokers and all(len(p.isrs) == 3 for p in partitions.values()):
             break
         time.sleep(2)
     partitions = topic_partitions(admin, TOPIC)
     assert all(len(p.isrs) == 3 for p in partitions.values()), {i: p.isrs for i, p in partitions.items()}
+
+
+def test_one_controller_down_the_quorum_carries_on(admin):
+    leader = int(quorum("--status").split("LeaderId:", 1)[1].split()[0])
+    victim = f"sluice-kc-{leader}"
+    assert docker_exec(victim, "systemctl", "stop", "kafka").returncode == 0
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            status = quorum("--status")
+            if "LeaderId:" in status and int(status.split("LeaderId:", 1)[1].split()[0]) not in (leader, -1):
+                break
+            time.sleep(1)
+        new_leader = int(quorum("--status").split("LeaderId:", 1)[1].split()[0])
+        assert new_leader in (1, 2, 3) and new_leader != leader, f"no new quorum leader after stopping {victim}"
+        args = {"name": f"sluice-e2e-quorum-{uuid.uuid4().hex[:8]}", "partitions": 3, "replication_factor": 3,
+                "configs": {}, "bootstrap_servers": BOOTSTRAP}
+        created = run_module("sluice.cdc.kafka_topic", args)  # a metadata change needs the quorum
+        assert created.get("failed") is not True and created["changed"] is True, created
+        sent = produce(500, "ctl-down")
+        got, _ = consume_all(sent)
+        assert sent.keys() <= got.keys()
+    finally:
+        assert docker_exec(victim, "systemctl", "start", "kafka").returncode == 0
 
 
 def test_cluster_id_survives_reconverge(admin, molecule_inventory):
