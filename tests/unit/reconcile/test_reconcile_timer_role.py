@@ -39,35 +39,15 @@ def test_config_document_holds_only_runner_keys():
 
 def test_the_whole_engine_package_is_installed_and_the_config_checked():
     tasks = {t["name"]: t for t in load("tasks/main.yml")}
-    pack = tasks["Pack the engine package (the collection's plugins/module_utils tree) on the controller"]
-    assert pack["ansible.builtin.command"]["argv"][1:3] == ["{{ role_path }}/files/pack-engine.py",
-                                                           "{{ __reconcile_timer_module_utils }}"]
-    assert tasks["Copy the engine archive"]["notify"] == "Replace the engine package"
-    handlers = [h["name"] for h in load("handlers/main.yml") if h.get("listen") == "Replace the engine package"]
-    assert handlers == ["Remove the engine package the new archive replaces", "Create the engine package's directory",
-                        "Unpack the engine package"]
-    assert load("vars/main.yml")["__reconcile_timer_module_utils"].endswith("/../../plugins/module_utils")
+    install = tasks["Install the engine package and the CLI"]
+    assert install["ansible.builtin.include_role"] == {"name": "sluice.cdc.install_artifact", "tasks_from": "engine"}
+    assert install["vars"]["install_artifact_engine_clis"] == ["sluice-reconcile"]
     text = (ROLE / "tasks" / "main.yml").read_text()
     assert "repair.py" not in text and "dialects.py" not in text  # no hand-written file list
     config = tasks["Write the configuration (connection settings and passwords), checked by the CLI itself"]
     assert config["no_log"] is True and config["ansible.builtin.template"]["mode"] == "0600"
     assert config["ansible.builtin.template"]["owner"] == "{{ reconcile_timer_user }}"
-    assert "--check-config %s" in config["ansible.builtin.template"]["validate"]
-
-
-def test_the_engine_archive_depends_only_on_the_files(tmp_path):
-    import importlib.util
-    import tarfile
-    spec = importlib.util.spec_from_file_location("pack_engine", ROLE / "files" / "pack-engine.py")
-    pack = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(pack)
-    tree = ROLE.parents[1] / "plugins" / "module_utils"
-    first, second = tmp_path / "a.tar", tmp_path / "b.tar"
-    assert pack.pack(str(tree), str(first)) == pack.pack(str(tree), str(second)) > 10
-    assert first.read_bytes() == second.read_bytes()
-    names = tarfile.open(first).getnames()
-    assert "reconcile/repair.py" in names and "reconcile/runner.py" in names and "table_map.py" in names
-    assert not [n for n in names if "__pycache__" in n or not n.endswith(".py")]
+    assert "bin/sluice-reconcile --check-config %s" in config["ansible.builtin.template"]["validate"]
 
 
 def test_unit_is_hardened_and_not_root():
