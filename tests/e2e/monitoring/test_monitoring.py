@@ -4,15 +4,12 @@ replicated heartbeat row, and alerts that fire, reach the webhook receiver, and 
 SQL Server cannot run here: tests/support/cdcgen writes the change events and the heartbeat stream the Debezium
 SQL Server source would write (see docs/monitoring.md for what that leaves untested)."""
 import datetime as dt
-import json
-import subprocess
-import sys
 import time
 
 import pytest
 import requests
 
-from conftest import ROOT, docker_exec, run_module
+from conftest import docker_exec, run_module
 from monitoring_helpers import (CONNECT, KAFKA, PG_CONTAINER, PROMETHEUS, SINK, Pulse, alerts, connect_status,
                                 notifications, pg_connect, psql_admin, query, rows, wait_for, wait_until_replicated)
 from tests.support.cdcgen import Generator, KafkaSink
@@ -168,25 +165,19 @@ def test_lag_alert_fires_when_postgres_stops_under_load_and_resolves(pulse):
                               timeout=180)
 
 
-def sluice_dlq(*args):
-    cmd = [sys.executable, str(ROOT / "scripts" / "sluice-dlq"), "--bootstrap", KAFKA, "--dlq-topic", "sluice.dlq", *args]
-    return subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, timeout=300, check=False)
-
-
-def test_rejected_row_alerts_then_the_supervisor_quarantines_it_and_replay_lands_it(pulse, pg):
+def test_without_a_supervisor_a_rejected_row_fails_the_task_and_alerts(pulse, pg):
     """With the supervisor stopped, a row PostgreSQL rejects leaves the sink task FAILED: SluiceTaskFailed and
-    SluiceSupervisorDown fire and reach the webhook. Started again, the supervisor quarantines the record without a
-    person: the task runs, SluiceTaskFailed resolves, SluiceRecordQuarantined reaches the webhook; once the cause is
-    removed, `sluice-dlq replay` lands the row."""
+    SluiceSupervisorDown fire and reach the webhook. The runbook's manual path then works: the cause removed, the
+    failed task restarted, the row arrives and the alert resolves. (With the supervisor running, the record is
+    quarantined instead: tests/e2e/pipeline/test_supervisor.py, tests/e2e/cluster.)"""
     since = time.time()
     gen = Generator()
     sink = KafkaSink(KAFKA)
-    topic = gen.encoder.topic("customers")
     row = {"id": 9_000_001, "email": "reject@example.com", "full_name": "Reject", "is_active": True}
     stopped = docker_exec(CONNECT_CONTAINER, "systemctl", "stop", "sluice-supervisor")
     assert stopped.returncode == 0, stopped.stderr
-    psql_admin("ALTER TABLE cdc.customers ADD CONSTRAINT e2e_reject CHECK (email <> 'reject@example.com')")
     try:
+        psql_admin("ALTER TABLE cdc.customers ADD CONSTRAINT e2e_reject CHECK (email <> 'reject@example.com')")
         try:
             sink.send_all(gen.insert("customers", row))
             sink.flush(60)
@@ -197,30 +188,19 @@ def test_rejected_row_alerts_then_the_supervisor_quarantines_it_and_replay_lands
             assert firing[0]["labels"]["connector"] == SINK and firing[0]["labels"]["task"] == "0"
             wait_for(lambda: notifications("SluiceTaskFailed", "firing", since), timeout=60, interval=2,
                      what="the webhook to receive the firing task alert")
-            wait_for(lambda: notifications("SluiceSupervisorDown", "firing", since), timeout=120, interval=2,
-                     what="the webhook to receive SluiceSupervisorDown")
+            down = wait_for(lambda: notifications("SluiceSupervisorDown", "firing", since), timeout=120, interval=2,
+                            what="the webhook to receive SluiceSupervisorDown")
+            assert down[0]["annotations"]["runbook_url"].endswith("#sluicesupervisordown")
         finally:
-            started = docker_exec(CONNECT_CONTAINER, "systemctl", "start", "sluice-supervisor")
-            assert started.returncode == 0, started.stderr
-        quarantined = wait_for(lambda: notifications("SluiceRecordQuarantined", "firing", since), timeout=600,
-                               interval=5, what="the webhook to receive SluiceRecordQuarantined")
-        assert quarantined[0]["labels"]["topic"] == topic
-        assert quarantined[0]["annotations"]["runbook_url"].endswith("#sluicerecordquarantined")
-        wait_for(lambda: not alerts("SluiceTaskFailed"), timeout=180, interval=2, what="SluiceTaskFailed to resolve")
-        wait_for(lambda: notifications("SluiceTaskFailed", "resolved", since), timeout=90, interval=2,
-                 what="the webhook to receive the resolved task alert")
-        assert all(t["state"] == "RUNNING" for t in connect_status(SINK)["tasks"])
-        assert rows(pg, "SELECT count(*) FROM cdc.customers WHERE id = 9000001") == [(0,)]
-        listing = sluice_dlq("list", "--json")
-        assert listing.returncode == 0, listing.stderr
-        mine = [r for r in json.loads(listing.stdout) if r["kind"] == "quarantine" and r["topic"] == topic
-                and r["time"] >= since and not r["replayed"]]
-        assert len(mine) == 1 and "e2e_reject" in mine[0]["error"], mine
+            psql_admin("ALTER TABLE cdc.customers DROP CONSTRAINT e2e_reject")
+        restarted = run_module("sluice.cdc.connect_connector", {"name": SINK, "state": "restarted", "url": CONNECT})
+        assert restarted["changed"] is True, restarted
+        wait_for(lambda: rows(pg, "SELECT email FROM cdc.customers WHERE id = 9000001"), timeout=120,
+                 what="the once rejected row in PostgreSQL")
+        wait_for(lambda: not alerts("SluiceTaskFailed"), timeout=120, interval=2, what="SluiceTaskFailed to resolve")
+        resolved = wait_for(lambda: notifications("SluiceTaskFailed", "resolved", since), timeout=90, interval=2,
+                            what="the webhook to receive the resolved task alert")
+        assert resolved[0]["labels"]["connector"] == SINK
     finally:
-        psql_admin("ALTER TABLE cdc.customers DROP CONSTRAINT e2e_reject")
-    replay = sluice_dlq("replay", mine[0]["id"])
-    assert replay.returncode == 0 and "replayed" in replay.stdout, replay.stdout + replay.stderr
-    wait_for(lambda: rows(pg, "SELECT email FROM cdc.customers WHERE id = 9000001"), timeout=120,
-             what="the once rejected row in PostgreSQL")
-    wait_for(lambda: not alerts("SluiceSupervisorDown"), timeout=120, interval=2,
-             what="SluiceSupervisorDown to resolve")
+        started = docker_exec(CONNECT_CONTAINER, "systemctl", "start", "sluice-supervisor")
+        assert started.returncode == 0, started.stderr
