@@ -53,7 +53,7 @@ def container_ip(container, network="sluice-cluster"):
 def pg_connect():
     password = (SECRETS / "postgres_sink_password").read_text().strip()
     return psycopg.connect(host="127.0.0.1", port=15632, dbname="sluice", user="sluice_sink", password=password,
-                           autocommit=True, connect_timeout=5)
+                           autocommit=True, connect_timeout=5, prepare_threshold=None)  # see pipeline/helpers.py
 
 
 def psql_admin(sql):

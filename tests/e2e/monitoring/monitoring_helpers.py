@@ -32,7 +32,7 @@ SECRETS = pathlib.Path(ROOT, ".cache", "secrets")
 def pg_connect():
     password = (SECRETS / "postgres_sink_password").read_text().strip()
     return psycopg.connect(host="127.0.0.1", port=PG_PORT, dbname="sluice", user="sluice_sink", password=password,
-                           autocommit=True, connect_timeout=5)
+                           autocommit=True, connect_timeout=5, prepare_threshold=None)  # see pipeline/helpers.py
 
 
 def psql_admin(sql):

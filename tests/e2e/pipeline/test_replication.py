@@ -14,8 +14,8 @@ import requests
 from confluent_kafka import Consumer, TopicPartition
 
 from conftest import docker_exec, run_module
-from helpers import (CONNECT, KAFKA, SINK, connect_status, pg, rows, table_rows,  # noqa: F401 (pg: fixture)
-                     wait_for, wait_until_replicated)
+from helpers import (CONNECT, KAFKA, SINK, connect_status, pg, rows, supervisor_stopped,  # noqa: F401 (fixtures)
+                     table_rows, wait_for, wait_until_replicated)
 from tests.support.cdcgen import Generator, KafkaSink, PreciseDateTime, PreciseTime, workload
 
 SAMPLE_TABLES = ("customers", "orders", "line_items", "inventory_levels", "all_types")
@@ -176,7 +176,7 @@ def psql_admin(sql):
     assert out.returncode == 0, out.stderr
 
 
-def test_failed_task_is_restarted_and_catches_up(pg, gen, sink):  # noqa: F811
+def test_failed_task_is_restarted_and_catches_up(pg, gen, sink, supervisor_stopped):  # noqa: F811
     psql_admin("ALTER TABLE cdc.customers ADD CONSTRAINT e2e_reject CHECK (email <> 'reject@example.com')")
     try:
         send(sink, gen.insert("customers", customer(9000, email="reject@example.com")))

@@ -49,13 +49,3 @@ def test_the_whole_engine_package_is_installed_and_the_config_checked():
     assert config["ansible.builtin.template"]["owner"] == "{{ reconcile_timer_user }}"
     assert "bin/sluice-reconcile --check-config %s" in config["ansible.builtin.template"]["validate"]
 
-
-def test_unit_is_hardened_and_not_root():
-    unit = (ROLE / "templates" / "sluice-reconcile.service.j2").read_text()
-    settings = dict(line.split("=", 1) for line in unit.splitlines() if "=" in line and not line.startswith("#"))
-    assert settings["User"] == "{{ reconcile_timer_user }}"
-    for key, value in {"NoNewPrivileges": "yes", "ProtectSystem": "strict", "PrivateTmp": "yes", "ProtectHome": "yes",
-                       "CapabilityBoundingSet": "", "RestrictAddressFamilies": "AF_INET AF_INET6 AF_UNIX",
-                       "SystemCallFilter": "@system-service", "UMask": "0077"}.items():
-        assert settings[key] == value, key
-    assert settings["ReadWritePaths"] == "{{ __reconcile_timer_report_dir }} {{ __reconcile_timer_metrics_dir }}"

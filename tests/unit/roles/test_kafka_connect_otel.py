@@ -2,11 +2,10 @@
 agent's properties file with the agent on and off, and the pin shared with versions.env."""
 import pathlib
 
-import jinja2
 import pytest
 import yaml
-from ansible.plugins.filter.core import FilterModule as CoreFilters
-from ansible.plugins.test.core import TestModule as CoreTests
+
+from tests.support.templating import role_env
 
 ROOT = pathlib.Path(__file__).resolve().parents[3]
 ROLE = ROOT / "roles" / "kafka_connect"
@@ -20,10 +19,7 @@ def pins():
 
 
 def render(template, **overrides):
-    env = jinja2.Environment(loader=jinja2.FileSystemLoader(ROLE / "templates"), undefined=jinja2.StrictUndefined,
-                             extensions=["jinja2.ext.do", "jinja2.ext.loopcontrols"], trim_blocks=True)
-    env.filters.update({k: v for k, v in CoreFilters().filters().items() if k not in env.filters})
-    env.tests.update({k: v for k, v in CoreTests().tests().items() if k not in env.tests})
+    env = role_env(ROLE / "templates")
     values = {k: v for k, v in DEFAULTS.items() if "{{" not in str(v)}
     values.update(ansible_managed="managed by Ansible", inventory_hostname="connect-1",
                   kafka_connect_libs_dir="/opt/kafka/releases/2.13-4.3.0/libs",

@@ -1,11 +1,10 @@
 """The kafka role's rendered files and pins, checked without a host: templates rendered with Ansible's own filters."""
 import pathlib
 
-import jinja2
 import pytest
 import yaml
-from ansible.plugins.filter.core import FilterModule as CoreFilters
-from ansible.plugins.test.core import TestModule as CoreTests
+
+from tests.support.templating import role_env
 
 ROOT = pathlib.Path(__file__).resolve().parents[3]
 ROLE = ROOT / "roles" / "kafka"
@@ -18,11 +17,7 @@ def pins():
 
 
 def render(template, **overrides):
-    env = jinja2.Environment(loader=jinja2.FileSystemLoader(ROLE / "templates"), undefined=jinja2.StrictUndefined,
-                             extensions=["jinja2.ext.do", "jinja2.ext.loopcontrols"], trim_blocks=True)
-    # Ansible's filters and tests where Jinja has none of its own (Jinja's `default` knows StrictUndefined).
-    env.filters.update({k: v for k, v in CoreFilters().filters().items() if k not in env.filters})
-    env.tests.update({k: v for k, v in CoreTests().tests().items() if k not in env.tests})
+    env = role_env(ROLE / "templates")
     values = {k: v for k, v in DEFAULTS.items() if "{{" not in str(v)}
     values.update(ansible_managed="managed by Ansible", kafka_libs_dir="/opt/kafka/releases/2.13-4.3.0/libs", kafka_replication_factor=3, kafka_min_isr=2,
                   kafka_jmx_exporter_jar="/var/cache/sluice/agent.jar", **overrides)
