@@ -2,6 +2,7 @@
 
 The scenario publishes every service on 127.0.0.1 with fixed ports (see its molecule.yml); the tests run on the host.
 """
+import functools
 import json
 import os
 import pathlib
@@ -10,8 +11,29 @@ import subprocess
 import sys
 
 import pytest
+import requests
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
+SECRETS = pathlib.Path(os.environ.get("SLUICE_SECRETS_DIR") or ROOT / ".cache" / "secrets")
+CONNECT_USER = "sluice"   # sluice_connect_username in the scenarios' inventories
+
+
+def secret(name):
+    """A secret the scenario's inventory generated into the secrets directory."""
+    return (SECRETS / name).read_text().strip()
+
+
+def connect_login():
+    """The Connect REST API's basic-auth options for the sluice.cdc.connect modules."""
+    return {"url_username": CONNECT_USER, "url_password": secret("connect_rest_password")}
+
+
+@functools.lru_cache(maxsize=None)
+def connect_api():
+    """An HTTP session that authenticates to the Connect REST API as the scenario's user."""
+    session = requests.Session()
+    session.auth = (CONNECT_USER, secret("connect_rest_password"))
+    return session
 
 
 def ansible_env():
@@ -21,6 +43,8 @@ def ansible_env():
     env.pop("ANSIBLE_CALLBACKS_ENABLED", None)  # Molecule's profile_tasks would break the JSON output
     env.pop("ANSIBLE_FORCE_COLOR", None)  # Molecule forces colour; recaps are parsed below
     env["ANSIBLE_NOCOLOR"] = "1"
+    # The inventories generate missing secrets beside themselves: point them at the scenario's.
+    env["SLUICE_SECRETS_DIR"] = str(SECRETS)
     return env
 
 

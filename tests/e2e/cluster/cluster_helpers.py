@@ -15,7 +15,7 @@ import requests
 from confluent_kafka import Consumer, ConsumerGroupTopicPartitions, TopicPartition
 from confluent_kafka.admin import AdminClient, OffsetSpec
 
-from conftest import ROOT
+from conftest import ROOT, connect_api
 from tests.e2e.pipeline.helpers import expected_rows, table_rows
 from tests.support.cdcgen import Generator, KafkaSink, workload
 
@@ -76,7 +76,7 @@ def sink_status(workers=None):
     """The sink's status from the first worker that answers (None if none does)."""
     for url in (workers or WORKERS.values()):
         try:
-            resp = requests.get(f"{url}/connectors/{SINK}/status", timeout=5)
+            resp = connect_api().get(f"{url}/connectors/{SINK}/status", timeout=5)
             if resp.status_code == 200:
                 return resp.json()
         except requests.RequestException:

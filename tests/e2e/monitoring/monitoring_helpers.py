@@ -10,7 +10,7 @@ import time
 import psycopg
 import requests
 
-from conftest import ROOT, docker_exec
+from conftest import ROOT, connect_api, docker_exec
 from tests.support.cdcgen import Generator, Heartbeat, KafkaSink, workload
 
 _spec = importlib.util.spec_from_file_location("pipeline_helpers", ROOT / "tests" / "e2e" / "pipeline" / "helpers.py")
@@ -42,7 +42,7 @@ def psql_admin(sql):
 
 
 def connect_status(name):
-    return requests.get(f"{CONNECT}/connectors/{name}/status", timeout=10).json()
+    return connect_api().get(f"{CONNECT}/connectors/{name}/status", timeout=10).json()
 
 
 def query(promql):

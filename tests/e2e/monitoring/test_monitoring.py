@@ -9,7 +9,7 @@ import time
 import pytest
 import requests
 
-from conftest import docker_exec, run_module
+from conftest import connect_login, docker_exec, run_module
 from monitoring_helpers import (CONNECT, KAFKA, PG_CONTAINER, PROMETHEUS, SINK, Pulse, alerts, connect_status,
                                 notifications, pg_connect, psql_admin, query, rows, wait_for, wait_until_replicated)
 from tests.support.cdcgen import Generator, KafkaSink
@@ -38,7 +38,7 @@ def pulse():
         rows(conn, "ALTER TABLE IF EXISTS cdc.customers DROP CONSTRAINT IF EXISTS e2e_reject")
     # A re-run against a scenario an interrupted run left with a failed sink task starts healthy again.
     if any(t["state"] == "FAILED" for t in connect_status(SINK)["tasks"]):
-        run_module("sluice.cdc.connect_connector", {"name": SINK, "state": "restarted", "url": CONNECT})
+        run_module("sluice.cdc.connect_connector", {"name": SINK, "state": "restarted", "url": CONNECT, **connect_login()})
     thread = Pulse()
     thread.start()
     yield thread
@@ -193,7 +193,7 @@ def test_without_a_supervisor_a_rejected_row_fails_the_task_and_alerts(pulse, pg
             assert down[0]["annotations"]["runbook_url"].endswith("#sluicesupervisordown")
         finally:
             psql_admin("ALTER TABLE cdc.customers DROP CONSTRAINT e2e_reject")
-        restarted = run_module("sluice.cdc.connect_connector", {"name": SINK, "state": "restarted", "url": CONNECT})
+        restarted = run_module("sluice.cdc.connect_connector", {"name": SINK, "state": "restarted", "url": CONNECT, **connect_login()})
         assert restarted["changed"] is True, restarted
         wait_for(lambda: rows(pg, "SELECT email FROM cdc.customers WHERE id = 9000001"), timeout=120,
                  what="the once rejected row in PostgreSQL")

@@ -4,9 +4,8 @@ import time
 
 import psycopg
 import pytest
-import requests
 
-from conftest import ROOT, docker_exec
+from conftest import ROOT, connect_api, docker_exec
 
 KAFKA = "127.0.0.1:19192"
 CONNECT = "http://127.0.0.1:18083"
@@ -40,7 +39,7 @@ def supervisor_stopped():
 
 
 def connect_status(name):
-    return requests.get(f"{CONNECT}/connectors/{name}/status", timeout=10).json()
+    return connect_api().get(f"{CONNECT}/connectors/{name}/status", timeout=10).json()
 
 
 def wait_for(predicate, timeout=90, interval=0.5, what="condition"):

@@ -1,10 +1,9 @@
 """Connector management against the real Connect worker of the pipeline scenario."""
 import json
 
-import requests
 from confluent_kafka import Consumer
 
-from conftest import run_module, run_playbook
+from conftest import connect_api, connect_login, run_module, run_playbook
 from helpers import CONNECT, KAFKA, SINK, SOURCE, connect_status, sink_password
 
 
@@ -16,8 +15,8 @@ def test_sink_and_its_task_are_running():
 
 def test_source_was_validated_not_started():
     # No SQL Server can run here: the role validated the source and did not create it.
-    assert requests.get(f"{CONNECT}/connectors/{SOURCE}", timeout=10).status_code == 404
-    plugins = [p["class"] for p in requests.get(f"{CONNECT}/connector-plugins", timeout=10).json()]
+    assert connect_api().get(f"{CONNECT}/connectors/{SOURCE}", timeout=10).status_code == 404
+    plugins = [p["class"] for p in connect_api().get(f"{CONNECT}/connector-plugins", timeout=10).json()]
     assert "io.debezium.connector.sqlserver.SqlServerConnector" in plugins
 
 
@@ -28,16 +27,16 @@ def test_reapplying_connectors_reports_zero_changed(molecule_inventory):
 
 
 def test_changing_one_key_updates_only_that_key():
-    before = requests.get(f"{CONNECT}/connectors/{SINK}/config", timeout=10).json()
+    before = connect_api().get(f"{CONNECT}/connectors/{SINK}/config", timeout=10).json()
     wanted = {k: v for k, v in before.items() if k != "name"} | {"batch.size": "400"}
-    args = {"name": SINK, "config": wanted, "url": CONNECT}
+    args = {"name": SINK, "config": wanted, "url": CONNECT, **connect_login()}
     try:
         checked = run_module("sluice.cdc.connect_connector", args, check=True, diff=True)
         assert checked["changed"] is True
-        assert requests.get(f"{CONNECT}/connectors/{SINK}/config", timeout=10).json() == before
+        assert connect_api().get(f"{CONNECT}/connectors/{SINK}/config", timeout=10).json() == before
         result = run_module("sluice.cdc.connect_connector", args, diff=True)
         assert result["changed"] is True, result
-        after = requests.get(f"{CONNECT}/connectors/{SINK}/config", timeout=10).json()
+        after = connect_api().get(f"{CONNECT}/connectors/{SINK}/config", timeout=10).json()
         changed = {k for k in before.keys() | after.keys() if before.get(k) != after.get(k)}
         assert changed == {"batch.size"} and after["batch.size"] == "400"
         assert connect_status(SINK)["connector"]["state"] == "RUNNING"
@@ -46,16 +45,16 @@ def test_changing_one_key_updates_only_that_key():
     finally:
         restored = run_module("sluice.cdc.connect_connector",
                               {"name": SINK, "config": {k: v for k, v in before.items() if k != "name"},
-                               "url": CONNECT})
+                               "url": CONNECT, **connect_login()})
         assert restored.get("failed") is not True, restored
 
 
 def test_no_secret_in_connector_configs_nor_in_the_config_topic():
     secret = sink_password()
-    for name in requests.get(f"{CONNECT}/connectors", timeout=10).json():
-        config = requests.get(f"{CONNECT}/connectors/{name}/config", timeout=10).json()
+    for name in connect_api().get(f"{CONNECT}/connectors", timeout=10).json():
+        config = connect_api().get(f"{CONNECT}/connectors/{name}/config", timeout=10).json()
         assert secret not in json.dumps(config)
-    sink = requests.get(f"{CONNECT}/connectors/{SINK}/config", timeout=10).json()
+    sink = connect_api().get(f"{CONNECT}/connectors/{SINK}/config", timeout=10).json()
     assert sink["connection.password"].startswith("${dir:/etc/kafka-connect/secrets:")
 
     consumer = Consumer({"bootstrap.servers": KAFKA, "group.id": "e2e-config-topic-scan",

@@ -10,10 +10,9 @@ import time
 import uuid
 
 import pytest
-import requests
 from confluent_kafka import Consumer, TopicPartition
 
-from conftest import docker_exec, run_module
+from conftest import connect_api, connect_login, docker_exec, run_module
 from helpers import (CONNECT, KAFKA, SINK, connect_status, pg, rows, supervisor_stopped,  # noqa: F401 (fixtures)
                      table_rows, wait_for, wait_until_replicated)
 from tests.support.cdcgen import Generator, KafkaSink, PreciseDateTime, PreciseTime, workload
@@ -152,8 +151,8 @@ def test_bulk_10000_events(pg, gen, sink):  # noqa: F811
 
 
 def sink_args(state):
-    config = requests.get(f"{CONNECT}/connectors/{SINK}/config", timeout=10).json()
-    return {"name": SINK, "state": state, "url": CONNECT, "config": {k: v for k, v in config.items() if k != "name"}}
+    config = connect_api().get(f"{CONNECT}/connectors/{SINK}/config", timeout=10).json()
+    return {"name": SINK, "state": state, "url": CONNECT, **connect_login(), "config": {k: v for k, v in config.items() if k != "name"}}
 
 
 def test_pause_then_resume_delivers_the_waiting_events(pg, gen, sink):  # noqa: F811
@@ -185,7 +184,7 @@ def test_failed_task_is_restarted_and_catches_up(pg, gen, sink, supervisor_stopp
         assert "e2e_reject" in connect_status(SINK)["tasks"][0].get("trace", "")
     finally:
         psql_admin("ALTER TABLE cdc.customers DROP CONSTRAINT e2e_reject")
-    restarted = run_module("sluice.cdc.connect_connector", {"name": SINK, "state": "restarted", "url": CONNECT})
+    restarted = run_module("sluice.cdc.connect_connector", {"name": SINK, "state": "restarted", "url": CONNECT, **connect_login()})
     assert restarted["changed"] is True, restarted
     assert connect_status(SINK)["tasks"][0]["state"] == "RUNNING"
     wait_until_replicated(pg, gen, ["customers"])

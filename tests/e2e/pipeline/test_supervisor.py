@@ -13,7 +13,7 @@ import time
 import pytest
 from confluent_kafka import Consumer, TopicPartition
 
-from conftest import ROOT, docker_exec
+from conftest import ROOT, connect_api, docker_exec
 from helpers import (CONNECT, KAFKA, SINK, connect_status, expected_rows, pg, rows, table_rows,  # noqa: F401
                      wait_for, wait_until_replicated)
 from tests.support.cdcgen import Generator, KafkaSink
@@ -145,7 +145,7 @@ def test_rejected_record_is_quarantined_exactly_and_replayed(pg):  # noqa: F811
         assert "value too long" in headers["sluice.quarantine.error"], headers
         assert connect_status(SINK)["tasks"][0]["state"] == "RUNNING"
         assert supervisor_metric("sluice_supervisor_quarantined_records_total") == quarantined_before + 1
-        assert not [n for n in __import__("requests").get(f"{CONNECT}/connectors", timeout=10).json()
+        assert not [n for n in connect_api().get(f"{CONNECT}/connectors", timeout=10).json()
                     if n.endswith("-sluice-probe")], "the probe connector was removed"
         print(f"\nquarantined {topic}[{headers['sluice.quarantine.partition']}]@{headers['sluice.quarantine.offset']}"
               f" in {seconds:.0f}s; {len(expected_keys)} other rows compared")
@@ -250,7 +250,7 @@ def test_quarantine_interrupted_after_the_dlq_copy_is_finished_without_a_second_
         wait_for(lambda: connect_status(SINK)["tasks"][0]["state"] == "FAILED", timeout=240, interval=2,
                  what="the sink task to fail on the rejected record")
         # The interrupted quarantine: sink stopped, the copy written, the offset not yet moved.
-        __import__("requests").put(f"{CONNECT}/connectors/{SINK}/stop", timeout=30)
+        connect_api().put(f"{CONNECT}/connectors/{SINK}/stop", timeout=30)
         wait_for(lambda: connect_status(SINK)["connector"]["state"] == "STOPPED", timeout=60, what="the sink to stop")
         key, value, headers = read_origin(topic, partition, offset)
         original = {"topic": topic, "partition": partition, "offset": offset, "headers": headers}

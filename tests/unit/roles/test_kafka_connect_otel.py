@@ -23,7 +23,10 @@ def render(template, **overrides):
     values = {k: v for k, v in DEFAULTS.items() if "{{" not in str(v)}
     values.update(ansible_managed="managed by Ansible", inventory_hostname="connect-1",
                   kafka_connect_libs_dir="/opt/kafka/releases/2.13-4.3.0/libs",
-                  kafka_connect_otel_service_name="sluice-connect", **overrides)
+                  kafka_connect_otel_service_name="sluice-connect", ansible_default_ipv4={"address": "10.0.0.5"},
+                  __kafka_connect_classpath="/opt/kafka/releases/2.13-4.3.0/libs/connect-runtime-4.3.0.jar:"
+                                            "/var/cache/sluice/connect-basic-auth-extension-4.3.0.jar")
+    values.update(overrides)
     return env.get_template(template).render(values)
 
 

@@ -98,3 +98,17 @@ def test_defaults_from_the_environment(monkeypatch):
     args = cli.parse_args([])
     assert args.connect_url == "http://env:8083" and args.bootstrap == "envk:9092" and args.max_lag == 300.0
     assert cli.kafka_config(None) == {}
+
+
+def test_connect_basic_auth_from_a_file_or_the_environment(tmp_path, monkeypatch):
+    pw = tmp_path / "connect_pw"
+    pw.write_text("rest-secret\n")
+    client = cli.build(cli.parse_args(["--connect-user", "sluice", "--connect-password-file", str(pw)]))["connect"]
+    assert (client.url_username, client.url_password) == ("sluice", "rest-secret")
+    monkeypatch.setenv("SLUICE_CONNECT_USER", "ops")
+    monkeypatch.setenv("SLUICE_CONNECT_PASSWORD", "env-secret")
+    client = cli.build(cli.parse_args([]))["connect"]
+    assert (client.url_username, client.url_password) == ("ops", "env-secret")
+    monkeypatch.delenv("SLUICE_CONNECT_PASSWORD")
+    with pytest.raises(cli.UsageError, match="needs a password"):
+        cli.build(cli.parse_args([]))
