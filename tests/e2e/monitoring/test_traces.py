@@ -13,6 +13,10 @@ import subprocess
 import time
 
 import pytest
+import requests
+
+from conftest import connect_api
+from monitoring_helpers import CONNECT
 
 CONTAINER = os.environ.get("SLUICE_CONNECT_CONTAINER", "sluice-mon-connect")
 SPAN_LINE = re.compile(r"LoggingSpanExporter - '(?P<name>[^']*)' : (?P<trace>[0-9a-f]{32}) (?P<span>[0-9a-f]{16}) "
@@ -39,7 +43,7 @@ def connect_container():
             pytest.fail(reason)
         pytest.skip(f"{reason} (run inside the monitoring scenario: SLUICE_E2E_SUITE=monitoring)")
     deadline = time.monotonic() + 180  # a worker with the agent takes a while to open its REST port
-    while rest_get("/").returncode != 0:
+    while not rest_get("/")[0]:
         assert time.monotonic() < deadline, f"the REST API of {CONTAINER} does not answer"
         time.sleep(3)
     return CONTAINER
@@ -52,10 +56,13 @@ def spans_since(since, unit="kafka-connect"):
 
 
 def rest_get(path):
-    """GET on the worker's REST API from inside the container (its python3; no curl needed)."""
-    code = ("import sys, urllib.request; r = urllib.request.urlopen('http://127.0.0.1:8083' + sys.argv[1], timeout=30);"
-            " print(r.status)")
-    return docker_exec("python3", "-c", code, path)
+    """GET on the worker's REST API (published on the host's loopback), as the scenario's REST user; returns
+    (ok, status or error)."""
+    try:
+        answer = connect_api().get(CONNECT + path, timeout=30)
+    except requests.RequestException as exc:
+        return False, str(exc)
+    return answer.status_code == 200, answer.status_code
 
 
 def test_agent_is_loaded_with_the_logging_exporter(connect_container):
@@ -70,8 +77,8 @@ def test_rest_calls_produce_server_spans(connect_container):
     since = (datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(seconds=2)).strftime(
         "%Y-%m-%d %H:%M:%S UTC")
     for path in ("/", "/connectors", "/connectors?expand=status", "/connector-plugins"):
-        result = rest_get(path)
-        assert result.returncode == 0 and result.stdout.strip() == "200", result.stderr
+        ok, status = rest_get(path)
+        assert ok, (path, status)
     deadline = time.monotonic() + WAIT_SECONDS
     server = []
     while time.monotonic() < deadline:
@@ -88,8 +95,8 @@ def test_kafka_clients_of_the_worker_produce_spans(connect_container):
     started = docker_exec("systemctl", "show", "kafka-connect", "-p", "ActiveEnterTimestamp", "--value").stdout.strip()
     since = started or "-1h"
     # a connector restart writes to the status topic: a PRODUCER span even on an idle pipeline
-    connectors = rest_get("/connectors")
-    assert connectors.returncode == 0, connectors.stderr
+    ok, status = rest_get("/connectors")
+    assert ok, status
     deadline = time.monotonic() + WAIT_SECONDS
     kafka = []
     while time.monotonic() < deadline:
