@@ -4,7 +4,8 @@ VENV := .venv
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 export ANSIBLE_COLLECTIONS_PATH := $(CURDIR)/collections
 PYTHON := $(VENV)/bin/python
-SCENARIOS ?= kafka default monitoring cluster
+# Scenarios in lanes that run side by side (2 cores: two lanes); each lane runs its scenarios in order.
+SCENARIO_LANES ?= "default cluster" "kafka monitoring"
 
 .PHONY: test deps image artifacts lint unit molecule test-sqlserver demo demo-destroy clean
 
@@ -29,8 +30,8 @@ lint: deps  ## ansible-lint (production profile), collection sanity checks, Pyth
 unit: deps  ## unit tests, and integration tests against a throwaway PostgreSQL; coverage of plugins/ (fails under 80%)
 	pytest tests/unit tests/integration --cov=plugins --cov-report=term-missing --cov-fail-under=80
 
-molecule: image artifacts  ## every Molecule scenario: create, converge, idempotence, verify, destroy
-	set -e; for s in $(SCENARIOS); do echo "== molecule test -s $$s"; molecule test -s $$s; done
+molecule: image artifacts  ## every Molecule scenario: create, converge, idempotence, verify, destroy (logs in .cache/molecule/)
+	scripts/run-scenarios $(SCENARIO_LANES)
 
 test-sqlserver: image artifacts  ## the sqlserver scenario; prints SKIPPED (never passed) where its image cannot be pulled
 	scripts/run-sqlserver-scenario

@@ -5,7 +5,6 @@ source state (the comparison rules of tests/e2e/pipeline/helpers.py: temporal va
 uniqueidentifier upper-case text, real at single precision; everything else exact).
 """
 import dataclasses
-import pathlib
 import subprocess
 import threading
 import time
@@ -15,7 +14,7 @@ import requests
 from confluent_kafka import Consumer, ConsumerGroupTopicPartitions, TopicPartition
 from confluent_kafka.admin import AdminClient, OffsetSpec
 
-from conftest import ROOT, connect_api
+from conftest import connect_api, secret
 from tests.e2e.pipeline.helpers import expected_rows, table_rows
 from tests.support.cdcgen import Generator, KafkaSink, workload
 
@@ -29,7 +28,6 @@ SINK_GROUP = f"connect-{SINK}"
 DLQ_TOPIC = "sluice.dlq"
 SAMPLE_TABLES = ("customers", "orders", "line_items", "inventory_levels", "all_types")
 TOPICS = [f"sluice.sluice_demo.dbo.{t}" for t in SAMPLE_TABLES]
-SECRETS = pathlib.Path(ROOT, ".cache", "secrets")
 RATE = 1100  # events/s the load paces at (the issue asks for at least 1,000)
 
 
@@ -51,7 +49,7 @@ def container_ip(container, network="sluice-cluster"):
 
 
 def pg_connect():
-    password = (SECRETS / "postgres_sink_password").read_text().strip()
+    password = secret("postgres_sink_password")
     return psycopg.connect(host="127.0.0.1", port=15632, dbname="sluice", user="sluice_sink", password=password,
                            autocommit=True, connect_timeout=5, prepare_threshold=None)  # see pipeline/helpers.py
 

@@ -3,14 +3,13 @@ host's loopback (molecule/monitoring/molecule.yml). Reuses the pipeline suite's 
 import datetime
 import importlib.util
 import json
-import pathlib
 import threading
 import time
 
 import psycopg
 import requests
 
-from conftest import ROOT, connect_api, docker_exec
+from conftest import ROOT, connect_api, docker_exec, secret
 from tests.support.cdcgen import Generator, Heartbeat, KafkaSink, workload
 
 _spec = importlib.util.spec_from_file_location("pipeline_helpers", ROOT / "tests" / "e2e" / "pipeline" / "helpers.py")
@@ -26,11 +25,10 @@ ALERTMANAGER = "http://127.0.0.1:19593"
 WEBHOOK = "http://127.0.0.1:19599"
 SINK = pipeline.SINK
 PG_CONTAINER = "sluice-mon-pg"
-SECRETS = pathlib.Path(ROOT, ".cache", "secrets")
 
 
 def pg_connect():
-    password = (SECRETS / "postgres_sink_password").read_text().strip()
+    password = secret("postgres_sink_password")
     return psycopg.connect(host="127.0.0.1", port=PG_PORT, dbname="sluice", user="sluice_sink", password=password,
                            autocommit=True, connect_timeout=5, prepare_threshold=None)  # see pipeline/helpers.py
 

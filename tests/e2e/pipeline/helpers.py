@@ -1,21 +1,19 @@
 """The `default` scenario (the whole pipeline): services published on the host's loopback."""
-import pathlib
 import time
 
 import psycopg
 import pytest
 
-from conftest import ROOT, connect_api, docker_exec
+from conftest import connect_api, docker_exec, secret
 
 KAFKA = "127.0.0.1:19192"
 CONNECT = "http://127.0.0.1:18083"
 SINK = "sluice-postgres-sink"
 SOURCE = "sluice-sqlserver-source"
-SECRETS = pathlib.Path(ROOT, ".cache", "secrets")
 
 
 def sink_password():
-    return (SECRETS / "postgres_sink_password").read_text().strip()
+    return secret("postgres_sink_password")
 
 
 @pytest.fixture(scope="session")
