@@ -15,6 +15,8 @@ import logging
 import time
 import traceback
 
+from .kafka_conn import build_config
+
 try:  # the record client needs only these (Debian bookworm's python3-confluent-kafka 1.7 has them)
     from confluent_kafka import Consumer, KafkaError, KafkaException, Producer, TopicPartition
 except ImportError:
@@ -76,9 +78,7 @@ class TopicAdmin:
         logger.propagate = False
         logger.setLevel(logging.DEBUG)
         logger.addHandler(self._logs)
-        conf = dict(DEFAULT_CLIENT_CONFIG)
-        conf.update(client_config or {})
-        conf['bootstrap.servers'] = ','.join(bootstrap_servers)
+        conf = build_config(bootstrap_servers, client_config, DEFAULT_CLIENT_CONFIG)
         conf['logger'] = logger
         self.client = None
         try:
@@ -238,11 +238,7 @@ class RecordClient:
     def __init__(self, bootstrap_servers, client_config=None, timeout=30, consumer_factory=None,
                  producer_factory=None):
         self.timeout = timeout
-        conf = dict(DEFAULT_CLIENT_CONFIG)
-        conf.update(client_config or {})
-        conf['bootstrap.servers'] = (bootstrap_servers if isinstance(bootstrap_servers, str)
-                                     else ','.join(bootstrap_servers))
-        self.conf = conf
+        self.conf = build_config(bootstrap_servers, client_config, DEFAULT_CLIENT_CONFIG)
         self._consumer_factory = consumer_factory or Consumer
         self._producer_factory = producer_factory or Producer
         self._producer = None

@@ -30,7 +30,6 @@ else:
     HAS_PYODBC = True
     PYODBC_IMPORT_ERROR = None
 
-DRIVERS = ('ODBC Driver 18 for SQL Server', 'FreeTDS')
 MAX_IDENTIFIER = 128
 MAX_CAPTURE_INSTANCE = 100
 
@@ -42,18 +41,31 @@ class MssqlError(Exception):
 Statement = collections.namedtuple('Statement', ['sql', 'params'])
 
 
+DEFAULT_DRIVER = 'ODBC Driver 18 for SQL Server'
+ENCRYPT_MODES = ('yes', 'no', 'strict')
+_TRUE = ('yes', 'true', '1', 'on', 'mandatory')
+_FALSE = ('no', 'false', '0', 'off', 'optional')
+
+# The one SQL Server connection schema (documented in doc_fragments/mssql.py, generated from it). The aliases are
+# the names the reconciler's connection settings use (host, port, user, password, connect_timeout).
+CONNECTION_OPTIONS = dict(
+    database=dict(type='str', required=True),
+    login_host=dict(type='str', required=True, aliases=['host']),
+    login_port=dict(type='int', default=1433, aliases=['port']),
+    login_user=dict(type='str', required=True, aliases=['user']),
+    login_password=dict(type='str', required=True, no_log=True, aliases=['password']),
+    odbc_driver=dict(type='str', default=DEFAULT_DRIVER),
+    encrypt=dict(type='raw', default=True),
+    trust_server_certificate=dict(type='bool', default=False),
+    hostname_in_certificate=dict(type='str'),
+    server_certificate=dict(type='path'),
+    timeout=dict(type='int', default=30, aliases=['connect_timeout', 'login_timeout']),
+)
+
+
 def connection_argument_spec():
-    return dict(
-        database=dict(type='str', required=True),
-        login_host=dict(type='str', required=True),
-        login_port=dict(type='int', default=1433),
-        login_user=dict(type='str', required=True),
-        login_password=dict(type='str', required=True, no_log=True),
-        odbc_driver=dict(type='str', default='ODBC Driver 18 for SQL Server', choices=list(DRIVERS)),
-        encrypt=dict(type='bool', default=True),
-        trust_server_certificate=dict(type='bool', default=False),
-        timeout=dict(type='int', default=30),
-    )
+    return {name: dict(spec, aliases=list(spec['aliases'])) if 'aliases' in spec else dict(spec)
+            for name, spec in CONNECTION_OPTIONS.items()}
 
 
 # -- identifiers -----------------------------------------------------------------------------------
@@ -108,58 +120,119 @@ def default_capture_instance(schema, table):
 
 # -- connection ------------------------------------------------------------------------------------
 
-def _odbc_value(value):
+def odbc_value(value):
     """An ODBC connection-string value, braced when it holds a special character (``}`` doubled)."""
     value = str(value)
+    if '\x00' in value:
+        raise MssqlError('ODBC connection-string values cannot contain NUL')
     if re.search(r'[;{}=\s]', value) or value != value.strip():
         return '{' + value.replace('}', '}}') + '}'
     return value
 
 
-def connection_string(params):
-    """ODBC connection string for the Microsoft ODBC Driver 18 or FreeTDS; the password is braced, never logged."""
-    driver = params['odbc_driver']
-    if driver not in DRIVERS:
-        raise MssqlError('odbc_driver must be one of %s, got %r' % (', '.join(DRIVERS), driver))
-    parts = [('DRIVER', '{%s}' % driver)]
-    if driver == 'FreeTDS':
-        parts += [('SERVER', _odbc_value(params['login_host'])), ('PORT', str(params['login_port'])),
+def encrypt_mode(value):
+    """``encrypt`` as the ODBC ``Encrypt`` value: yes (also true/mandatory, the default), no (false/optional) or
+    strict (TDS 8.0, ODBC Driver 18)."""
+    if value is None or value == '':
+        return 'yes'
+    if isinstance(value, bool):
+        return 'yes' if value else 'no'
+    text = str(value).strip().lower()
+    if text == 'strict':
+        return 'strict'
+    if text in _TRUE:
+        return 'yes'
+    if text in _FALSE:
+        return 'no'
+    raise MssqlError('encrypt must be true, false or strict, not %r' % (value,))
+
+
+def is_freetds(driver):
+    return 'freetds' in driver.lower() or 'tdsodbc' in driver.lower()
+
+
+def normalize(params):
+    """The connection options with aliases resolved and defaults filled in (``params``: module params, or the
+    reconciler's settings with host/port/user/password/connect_timeout)."""
+    out = {}
+    for name, spec in CONNECTION_OPTIONS.items():
+        value = params.get(name)
+        for alias in spec.get('aliases', ()):
+            if value is None:
+                value = params.get(alias)
+        out[name] = spec.get('default') if value is None else value
+    out['odbc_driver'] = out['odbc_driver'] or DEFAULT_DRIVER
+    out['encrypt'] = encrypt_mode(out['encrypt'])
+    return out
+
+
+def connection_string(params, application_name='sluice.cdc'):
+    """ODBC connection string for the Microsoft ODBC Driver 18 (or 17) or FreeTDS; the password is always braced.
+
+    Without ``login_user`` the Microsoft driver gets ``Trusted_Connection=yes`` (Kerberos)."""
+    p = normalize(params)
+    driver = p['odbc_driver']
+    parts = [('DRIVER', '{%s}' % driver.replace('}', '}}'))]
+    if is_freetds(driver):
+        for key in ('hostname_in_certificate', 'server_certificate'):
+            if p[key]:
+                raise MssqlError('%s needs the Microsoft ODBC Driver 18 (FreeTDS verifies the server with the '
+                                 '"ca file" of freetds.conf)' % key)
+        parts += [('SERVER', odbc_value(p['login_host'])), ('PORT', str(p['login_port'])),
                   ('TDS_Version', '7.4'), ('ClientCharset', 'UTF-8'),
-                  ('Encryption', 'require' if params['encrypt'] else 'off')]
+                  ('Encryption', 'off' if p['encrypt'] == 'no' else 'require')]
     else:
-        parts += [('SERVER', _odbc_value('%s,%s' % (params['login_host'], params['login_port']))),
-                  ('Encrypt', 'yes' if params['encrypt'] else 'no'),
-                  ('TrustServerCertificate', 'yes' if params['trust_server_certificate'] else 'no')]
-    if params.get('database'):
-        parts.append(('DATABASE', _odbc_value(params['database'])))
-    parts.append(('UID', _odbc_value(params['login_user'])))
-    parts.append(('PWD', '{' + str(params.get('login_password') or '').replace('}', '}}') + '}'))
-    parts.append(('APP', 'sluice.cdc'))
+        parts += [('SERVER', odbc_value('%s,%s' % (p['login_host'], p['login_port']))),
+                  ('Encrypt', p['encrypt']),
+                  ('TrustServerCertificate', 'yes' if p['trust_server_certificate'] else 'no')]
+        if p['hostname_in_certificate']:
+            parts.append(('HostNameInCertificate', odbc_value(p['hostname_in_certificate'])))
+        if p['server_certificate']:
+            parts.append(('ServerCertificate', odbc_value(p['server_certificate'])))
+    if p['database']:
+        parts.append(('DATABASE', odbc_value(p['database'])))
+    if p['login_user']:
+        parts.append(('UID', odbc_value(p['login_user'])))
+        password = str(p['login_password'] or '')
+        if '\x00' in password:
+            raise MssqlError('ODBC connection-string values cannot contain NUL')
+        parts.append(('PWD', '{' + password.replace('}', '}}') + '}'))
+    elif not is_freetds(driver):
+        parts.append(('Trusted_Connection', 'yes'))
+    parts.append(('APP', odbc_value(application_name)))
     return ';'.join('%s=%s' % kv for kv in parts) + ';'
 
 
 def describe_target(params):
+    p = normalize(params)
     return '%s:%s (database %s) as %s with driver %r' % (
-        params['login_host'], params['login_port'], params.get('database') or '(default)',
-        params['login_user'], params['odbc_driver'])
+        p['login_host'], p['login_port'], p['database'] or '(default)', p['login_user'], p['odbc_driver'])
 
 
-def connect(params, odbc=None):
-    """Open an autocommit connection; any failure becomes a MssqlError naming the target (never the password)."""
+def open_connection(params, odbc=None, application_name='sluice.cdc'):
+    """A raw autocommit pyodbc connection (login timeout ``timeout``); any failure becomes a MssqlError naming the
+    target (never the password)."""
     odbc = odbc or pyodbc
     if odbc is None:
         raise MssqlError('pyodbc is not installed')
-    conn_str = connection_string(params)
+    conn_str = connection_string(params, application_name)
+    timeout = normalize(params)['timeout'] or 30
     try:
-        conn = odbc.connect(conn_str, autocommit=True, timeout=params.get('timeout') or 30)
+        return odbc.connect(conn_str, autocommit=True, timeout=timeout)
     except Exception as e:  # pyodbc.Error and driver-manager errors
         message = str(e)
-        secret = params.get('login_password')
+        secret = normalize(params)['login_password']
         if secret:
-            message = message.replace(secret, '********')
-        raise MssqlError('cannot connect to SQL Server %s: %s' % (describe_target(params), message))
-    if params.get('timeout'):
-        conn.timeout = params['timeout']
+            message = message.replace(str(secret), '********')
+        raise MssqlError('cannot connect to SQL Server %s: %s' % (describe_target(params), message)) from None
+
+
+def connect(params, odbc=None):
+    """Open an autocommit :class:`Connection` whose statements time out after ``timeout`` seconds as well."""
+    conn = open_connection(params, odbc)
+    timeout = normalize(params)['timeout']
+    if timeout:
+        conn.timeout = timeout
     return Connection(conn)
 
 

@@ -27,6 +27,11 @@ import re
 import urllib.parse
 
 from ansible_collections.sluice.cdc.plugins.module_utils.connect_client import ConnectError, Masker
+from ansible_collections.sluice.cdc.plugins.module_utils.kafka_conn import build_config
+
+# pipeline_status's Kafka (kafka_*) and PostgreSQL (postgres_*) options: the shared layers' specs with these defaults.
+KAFKA_DEFAULTS = {'bootstrap_servers': []}
+POSTGRES_DEFAULTS = {'database': 'sluice', 'user': 'sluice_sink', 'connect_timeout': None}
 
 HEALTHY, DEGRADED, ERROR = 'healthy', 'degraded', 'error'
 EXIT_STATUS = {HEALTHY: 0, DEGRADED: 1, ERROR: 2}
@@ -143,8 +148,7 @@ class KafkaOffsets:
         except ImportError:
             raise StatusError('the Python package confluent-kafka is needed for consumer lag and dead-letter '
                               'counts (pip install confluent-kafka)') from None
-        conf = {'bootstrap.servers': ','.join(bootstrap_servers)}
-        conf.update(client_config or {})
+        conf = build_config(bootstrap_servers, client_config)
         try:
             return cls(AdminClient(conf), timeout)
         except Exception as e:  # KafkaException, ValueError on a bad setting

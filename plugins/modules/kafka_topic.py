@@ -81,27 +81,17 @@ options:
       - When V(false) (the default) such configs are left alone.
     type: bool
     default: false
-  bootstrap_servers:
-    description:
-      - Kafka bootstrap servers as C(host:port), a list or a comma-separated string.
-    type: list
-    elements: str
-    required: true
-  client_config:
-    description:
-      - Extra librdkafka client settings, for example C(security.protocol), C(sasl.mechanism),
-        C(sasl.username), C(sasl.password) or C(ssl.ca.location).
-      - The module sets C(allow.auto.create.topics=false) unless overridden here, so that looking
-        up a missing topic never creates it.
-    type: dict
-    default: {}
   timeout:
     description:
       - Timeout in seconds of each admin request, and of the wait for the metadata of a created,
         extended or deleted topic to show the change.
     type: int
     default: 30
+extends_documentation_fragment:
+  - sluice.cdc.kafka
 notes:
+  - The module sets C(allow.auto.create.topics=false) unless O(client_config) overrides it, so that looking up a
+    missing topic never creates it.
   - Topic names are case sensitive. Kafka warns about names that collide only in C(.) versus
     C(_); this module does not.
 seealso:
@@ -207,6 +197,7 @@ topic:
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible_collections.sluice.cdc.plugins.module_utils.config_values import PlanError, config_string
+from ansible_collections.sluice.cdc.plugins.module_utils import kafka_conn
 from ansible_collections.sluice.cdc.plugins.module_utils.kafka_admin import (
     CONFLUENT_KAFKA_IMPORT_ERROR,
     HAS_CONFLUENT_KAFKA,
@@ -305,7 +296,7 @@ def view(name, state):
 
 def make_admin(params):
     """Build the admin wrapper; replaced by a fake in unit tests."""
-    return TopicAdmin(params['bootstrap_servers'], params['client_config'], params['timeout'])
+    return TopicAdmin(params['bootstrap_servers'], kafka_conn.client_config(params), params['timeout'])
 
 
 def run(module):
@@ -317,7 +308,7 @@ def run(module):
         admin = make_admin(params)
         current = admin.describe_topic(name)
         plan = compute_plan(params, current)
-    except (PlanError, KafkaAdminError) as e:
+    except (PlanError, KafkaAdminError, kafka_conn.KafkaConfigError) as e:
         module.fail_json(msg=str(e), changed=False)
 
     after = predict(current, plan)
@@ -348,8 +339,7 @@ def main():
             replication_factor=dict(type='int'),
             configs=dict(type='dict', default={}),
             purge_configs=dict(type='bool', default=False),
-            bootstrap_servers=dict(type='list', elements='str', required=True),
-            client_config=dict(type='dict', default={}, no_log=True),
+            **kafka_conn.argument_spec(),
             timeout=dict(type='int', default=30),
         ),
         supports_check_mode=True,

@@ -41,18 +41,6 @@ options:
     type: list
     elements: str
     default: []
-  kafka_bootstrap_servers:
-    description:
-      - Kafka bootstrap servers (C(host:port)). Empty skips consumer lag and dead-letter counts.
-    type: list
-    elements: str
-    default: []
-  kafka_client_config:
-    description:
-      - Further librdkafka settings of the admin client, for example C(security.protocol), C(sasl.mechanism),
-        C(sasl.username), C(sasl.password), C(ssl.ca.location). Never returned.
-    type: dict
-    default: {}
   dlq_topics:
     description:
       - Dead-letter topics to count. Empty (the default) takes C(errors.deadletterqueue.topic.name) of every sink
@@ -60,30 +48,6 @@ options:
     type: list
     elements: str
     default: []
-  postgres_host:
-    description:
-      - PostgreSQL host of the target; with it the end-to-end lag is read from the heartbeat table there.
-      - Without it, and with O(prometheus_url), the lag is C(max(sluice_heartbeat_lag_seconds)).
-    type: str
-  postgres_port:
-    description: PostgreSQL port.
-    type: int
-    default: 5432
-  postgres_database:
-    description: Target database.
-    type: str
-    default: sluice
-  postgres_user:
-    description: Login that may read the heartbeat table (the sink login can).
-    type: str
-    default: sluice_sink
-  postgres_password:
-    description: Password of O(postgres_user).
-    type: str
-  postgres_sslmode:
-    description: libpq C(sslmode).
-    type: str
-    default: prefer
   heartbeat_table:
     description: The replicated heartbeat table in PostgreSQL (C(schema.table)).
     type: str
@@ -122,6 +86,7 @@ options:
     type: int
 extends_documentation_fragment:
   - sluice.cdc.connect
+  - sluice.cdc.status_sources
 seealso:
   - module: sluice.cdc.connect_connector_info
 """
@@ -221,6 +186,7 @@ text:
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.sluice.cdc.plugins.module_utils import kafka_conn, pg
 from ansible_collections.sluice.cdc.plugins.module_utils import status as pipeline
 from ansible_collections.sluice.cdc.plugins.module_utils.connect_client import (
     CONNECTION_ARGUMENT_SPEC,
@@ -239,24 +205,23 @@ def make_client(params):
 
 def make_kafka(params):
     """A factory of the Kafka offsets reader (tests replace it)."""
+    conf = kafka_conn.client_config(params, 'kafka_')  # a KafkaConfigError here fails the module
+
     def factory():
-        return pipeline.KafkaOffsets.connect(params['kafka_bootstrap_servers'], params['kafka_client_config'],
-                                             params['request_timeout'])
+        return pipeline.KafkaOffsets.connect(params['kafka_bootstrap_servers'], conf, params['request_timeout'])
     return factory
 
 
 def make_pg_connect(params):
     """A connection factory for the heartbeat query (tests replace it)."""
+    settings = dict(params, postgres_connect_timeout=params['postgres_connect_timeout'] or params['request_timeout'])
+    pg.connect_kwargs(settings, 'postgres_')  # a PostgresError here fails the module
+
     def connect():
         try:
-            import psycopg
-        except ImportError:
-            raise pipeline.StatusError('the Python package psycopg is needed to read the heartbeat from '
-                                       'PostgreSQL (pip install "psycopg[binary]")') from None
-        return psycopg.connect(host=params['postgres_host'], port=params['postgres_port'],
-                               dbname=params['postgres_database'], user=params['postgres_user'],
-                               password=params['postgres_password'], sslmode=params['postgres_sslmode'],
-                               connect_timeout=params['request_timeout'], autocommit=True)
+            return pg.connect(settings, 'postgres_', application_name='sluice-status', autocommit=True)
+        except pg.PostgresError as e:
+            raise pipeline.StatusError(str(e)) from None
     return connect
 
 
@@ -273,16 +238,21 @@ def run(module):
         client = make_client(params)
     except ConnectError as e:
         module.fail_json(msg=str(e))
-    for key in ('postgres_password',):
+    for key in ('postgres_password', 'kafka_sasl_password'):
         if params[key]:
             module.no_log_values.add(params[key])
     for value in (params['kafka_client_config'] or {}).values():
         if isinstance(value, str) and len(value) >= 4:
             module.no_log_values.add(value)
+    try:
+        kafka = make_kafka(params) if params['kafka_bootstrap_servers'] else None
+        pg_connect = make_pg_connect(params) if params['postgres_host'] else None
+    except (kafka_conn.KafkaConfigError, pg.PostgresError) as e:
+        module.fail_json(msg=str(e))
     report = pipeline.gather(
         client,
-        kafka=make_kafka(params) if params['kafka_bootstrap_servers'] else None,
-        pg_connect=make_pg_connect(params) if params['postgres_host'] else None,
+        kafka=kafka,
+        pg_connect=pg_connect,
         get_json=(make_get_json(params) if params['prometheus_url'] or params['alertmanager_url']
                   or params['supervisor_urls'] else None),
         connector_names=params['connectors'] or None, dlq_topics=params['dlq_topics'] or None,
@@ -299,15 +269,7 @@ def main():
     module = AnsibleModule(
         argument_spec=dict(
             connectors=dict(type='list', elements='str', default=[]),
-            kafka_bootstrap_servers=dict(type='list', elements='str', default=[]),
-            kafka_client_config=dict(type='dict', default={}, no_log=True),
             dlq_topics=dict(type='list', elements='str', default=[]),
-            postgres_host=dict(type='str'),
-            postgres_port=dict(type='int', default=5432),
-            postgres_database=dict(type='str', default='sluice'),
-            postgres_user=dict(type='str', default='sluice_sink'),
-            postgres_password=dict(type='str', no_log=True),
-            postgres_sslmode=dict(type='str', default='prefer'),
             heartbeat_table=dict(type='str', default='cdc.sluice_heartbeat'),
             heartbeat_column=dict(type='str', default='ts'),
             prometheus_url=dict(type='str'),
@@ -317,6 +279,8 @@ def main():
             max_consumer_lag=dict(type='int'),
             max_dlq_messages=dict(type='int'),
             **CONNECTION_ARGUMENT_SPEC,
+            **kafka_conn.argument_spec('kafka_', **pipeline.KAFKA_DEFAULTS),
+            **pg.argument_spec('postgres_', **pipeline.POSTGRES_DEFAULTS),
         ),
         supports_check_mode=True,
     )

@@ -68,8 +68,17 @@ options:
         description: Password of the login.
         type: str
       sslmode:
-        description: PostgreSQL only; libpq C(sslmode) (V(disable) ... V(verify-full)).
+        description: PostgreSQL only; libpq C(sslmode) (V(disable) ... V(verify-full)). Default V(prefer).
         type: str
+      sslrootcert:
+        description: PostgreSQL only; PEM file of the CA certificates that verify the server (libpq C(sslrootcert)).
+        type: path
+      sslcert:
+        description: PostgreSQL only; PEM file of a client certificate (libpq C(sslcert)).
+        type: path
+      sslkey:
+        description: PostgreSQL only; PEM file of the private key of O(source.sslcert) (libpq C(sslkey)).
+        type: path
       encrypt:
         description: SQL Server only; ODBC C(Encrypt) V(yes), V(no) or V(strict). Default V(yes).
         type: str
@@ -77,6 +86,12 @@ options:
         description: SQL Server only; accept the server certificate without validation.
         type: bool
         default: false
+      hostname_in_certificate:
+        description: SQL Server only; host name expected in the server certificate (ODBC C(HostNameInCertificate)).
+        type: str
+      server_certificate:
+        description: SQL Server only; the server's own certificate file to match (ODBC C(ServerCertificate), 18.1).
+        type: path
       odbc_driver:
         description:
           - SQL Server only; ODBC driver name. Default C(ODBC Driver 18 for SQL Server). A FreeTDS driver

@@ -7,14 +7,15 @@ Settings (a dict)::
 
     engine: postgresql | sqlserver          (required)
     host, port, database, user, password    (port defaults: 5432, 1433)
-    sslmode                                 PostgreSQL libpq sslmode (default: libpq's, i.e. prefer)
+    sslmode, sslrootcert, sslcert, sslkey   PostgreSQL libpq TLS settings (sslmode default prefer)
     encrypt, trust_server_certificate       SQL Server: Encrypt yes|no|strict (default yes), bool (default false)
+    hostname_in_certificate, server_certificate   SQL Server (ODBC Driver 18) certificate checks
     odbc_driver                             SQL Server ODBC driver name (default "ODBC Driver 18 for SQL Server")
     connect_timeout                         seconds (default 30)
 
-PostgreSQL connects with ``psycopg.connect(**keywords)`` (no DSN string is assembled). SQL Server needs an ODBC
-connection string: every value is wrapped in braces with ``}`` doubled (the ODBC rule), so no value can end the
-attribute or add one. URLs ``postgresql://user@host:port/db`` and ``sqlserver://user@host:port/db`` are parsed by
+The connections themselves are the shared layers': PostgreSQL through ``module_utils/pg.py`` (``psycopg.connect``
+keywords, no DSN string), SQL Server through ``module_utils/mssql.py`` (its ODBC connection string, values braced
+with ``}`` doubled where needed, so no value can end the attribute or add one). URLs ``postgresql://user@host:port/db`` and ``sqlserver://user@host:port/db`` are parsed by
 :func:`parse_url` (no password in URLs: it comes from a file or the environment).
 """
 
@@ -22,18 +23,19 @@ from __future__ import annotations
 
 from urllib.parse import unquote, urlsplit
 
+from ansible_collections.sluice.cdc.plugins.module_utils import mssql, pg
 from .dialects import PostgresDialect, SqlServerDialect
 from .engine import Endpoint
 
 ENGINES = ("postgresql", "sqlserver")
-KEYS = ("engine", "host", "port", "database", "user", "password", "sslmode", "encrypt", "trust_server_certificate",
-        "odbc_driver", "connect_timeout")
+PG_TLS_KEYS = ("sslmode", "sslrootcert", "sslcert", "sslkey")
+MSSQL_TLS_KEYS = ("encrypt", "trust_server_certificate", "hostname_in_certificate", "server_certificate", "odbc_driver")
+KEYS = ("engine", "host", "port", "database", "user", "password") + PG_TLS_KEYS + MSSQL_TLS_KEYS + ("connect_timeout",)
 DEFAULT_PORTS = {"postgresql": 5432, "sqlserver": 1433}
-DEFAULT_ODBC_DRIVER = "ODBC Driver 18 for SQL Server"
-SSLMODES = ("disable", "allow", "prefer", "require", "verify-ca", "verify-full")
+DEFAULT_ODBC_DRIVER = mssql.DEFAULT_DRIVER
+SSLMODES = pg.SSLMODES
 _URL_SCHEMES = {"postgresql": "postgresql", "postgres": "postgresql", "sqlserver": "sqlserver", "mssql": "sqlserver"}
-_TRUE = ("yes", "true", "1", "on", "mandatory")
-_FALSE = ("no", "false", "0", "off", "optional")
+_TRUE, _FALSE = mssql._TRUE, mssql._FALSE  # pylint: disable=protected-access
 
 
 class ConfigError(ValueError):
@@ -84,71 +86,44 @@ def _bool(value, name) -> bool:
 
 
 def _encrypt(value) -> str:
-    if value is None or value == "":
-        return "yes"
-    if str(value).lower() == "strict":
-        return "strict"
-    return "yes" if _bool(value, "encrypt") else "no"
+    try:
+        return mssql.encrypt_mode(value)
+    except mssql.MssqlError as exc:
+        raise ConfigError(str(exc)) from None
 
 
 def postgres_kwargs(settings: dict) -> dict:
-    """Keyword arguments of ``psycopg.connect``."""
-    cfg = normalize(dict(settings, engine="postgresql"))
-    kwargs = {"host": cfg["host"], "port": cfg["port"], "dbname": cfg["database"],
-              "connect_timeout": cfg["connect_timeout"], "application_name": "sluice-reconcile"}
-    for key in ("user", "password", "sslmode"):
-        if cfg[key] not in (None, ""):
-            kwargs[key] = cfg[key]
-    return kwargs
-
-
-def odbc_value(value) -> str:
-    """An ODBC connection-string attribute value: in braces, with every ``}`` doubled."""
-    text = str(value)
-    if "\x00" in text:
-        raise ConfigError("ODBC values cannot contain NUL")
-    return "{" + text.replace("}", "}}") + "}"
+    """Keyword arguments of ``psycopg.connect`` (module_utils/pg.py)."""
+    try:
+        return pg.connect_kwargs(normalize(dict(settings, engine="postgresql")), application_name="sluice-reconcile")
+    except pg.PostgresError as exc:
+        raise ConfigError(str(exc)) from None
 
 
 def sqlserver_connection_string(settings: dict) -> str:
-    """ODBC connection string; FreeTDS drivers take ``Server`` and ``Port`` apart, Microsoft's ``host,port``."""
+    """The ODBC connection string of module_utils/mssql.py (host/user/password/... are its aliases)."""
     cfg = normalize(dict(settings, engine="sqlserver"))
-    freetds = "freetds" in cfg["odbc_driver"].lower() or "tdsodbc" in cfg["odbc_driver"].lower()
-    attrs = [("DRIVER", cfg["odbc_driver"])]
-    if freetds:
-        attrs += [("SERVER", cfg["host"]), ("PORT", cfg["port"]), ("TDS_Version", "7.4")]
-    else:
-        attrs += [("SERVER", f"{cfg['host']},{cfg['port']}")]
-    attrs += [("DATABASE", cfg["database"])]
-    if cfg["user"]:
-        attrs += [("UID", cfg["user"]), ("PWD", cfg["password"] or "")]
-    elif not freetds:
-        attrs += [("Trusted_Connection", "yes")]
-    if freetds:
-        attrs += [("Encryption", "off" if cfg["encrypt"] == "no" else "require")]
-    else:
-        attrs += [("Encrypt", cfg["encrypt"]),
-                  ("TrustServerCertificate", "yes" if cfg["trust_server_certificate"] else "no"),
-                  ("APP", "sluice-reconcile")]
-    return ";".join(f"{key}={odbc_value(value)}" for key, value in attrs)
+    try:
+        return mssql.connection_string(cfg, application_name="sluice-reconcile")
+    except mssql.MssqlError as exc:
+        raise ConfigError(str(exc)) from None
 
 
 def endpoint(settings: dict) -> Endpoint:
     """An ``Endpoint`` (dialect + connect function) from connection settings; imports the driver lazily."""
     cfg = normalize(settings)
     if cfg["engine"] == "postgresql":
-        kwargs = postgres_kwargs(cfg)
+        postgres_kwargs(cfg)  # invalid settings fail here, before any connection
 
         def connect_pg():
-            import psycopg  # noqa: PLC0415 - optional dependency, only for PostgreSQL endpoints
-            return psycopg.connect(**kwargs)
+            return pg.connect(cfg, application_name="sluice-reconcile")
 
         return Endpoint(PostgresDialect(), connect_pg)
-    conn_str, timeout = sqlserver_connection_string(cfg), cfg["connect_timeout"]
+    sqlserver_connection_string(cfg)
 
     def connect_mssql():
         import pyodbc  # noqa: PLC0415 - optional dependency, only for SQL Server endpoints
-        return pyodbc.connect(conn_str, timeout=timeout, autocommit=True)
+        return mssql.open_connection(cfg, odbc=pyodbc, application_name="sluice-reconcile")
 
     return Endpoint(SqlServerDialect(), connect_mssql)
 
@@ -179,7 +154,7 @@ def parse_url(url: str) -> dict:
     for item in filter(None, parts.query.split("&")):
         key, _, value = item.partition("=")
         key = unquote(key)
-        if key not in ("sslmode", "encrypt", "trust_server_certificate", "odbc_driver", "connect_timeout"):
+        if key not in PG_TLS_KEYS + MSSQL_TLS_KEYS + ("connect_timeout",):
             raise ConfigError(f"unsupported URL parameter {key!r}")
         settings[key] = unquote(value.replace("+", " "))
     normalize(settings)

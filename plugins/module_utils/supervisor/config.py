@@ -3,12 +3,17 @@
 # Apache License 2.0 (see https://www.apache.org/licenses/LICENSE-2.0)
 """The supervisor's options: the one schema, defaults and validation (used by the service, ``--check-config``,
 ``sluice-dlq`` and the role's ``validate:``). The file is YAML (or JSON); secrets are never in it, only paths of
-files that hold them (``connect_password_file``, ``kafka_config_file``)."""
+files that hold them (``connect_password_file``, ``kafka_sasl_password_file``, ``kafka_config_file``). The Kafka
+security keys (``kafka_security_protocol`` ... ``kafka_ssl_check_hostname``) are the options of the one Kafka layer
+(module_utils/kafka_conn.py), prefixed ``kafka_``."""
 
 from __future__ import annotations
 
 import json
 import os
+
+from ..kafka_conn import KafkaConfigError, SASL_MECHANISMS, SECURITY_PROTOCOLS
+from ..kafka_conn import client_config as kafka_layer_config
 
 QUARANTINE_POLICIES = ('auto', 'off')
 LEADER_MODES = ('kafka', 'always')
@@ -24,6 +29,14 @@ OPTIONS = {
     'kafka_bootstrap_servers': (str, None),
     'kafka_config': (dict, {}),
     'kafka_config_file': (str, None),
+    'kafka_security_protocol': (str, None),
+    'kafka_sasl_mechanism': (str, None),
+    'kafka_sasl_username': (str, None),
+    'kafka_sasl_password_file': (str, None),
+    'kafka_ssl_ca_file': (str, None),
+    'kafka_ssl_cert_file': (str, None),
+    'kafka_ssl_key_file': (str, None),
+    'kafka_ssl_check_hostname': (bool, True),
     'kafka_timeout': (int, 30),
     'dlq_topic': (str, 'sluice.dlq'),
     'leader_mode': (str, 'kafka'),
@@ -102,6 +115,9 @@ def validate(data):
         raise ConfigError('backoff_max must not be below backoff_initial')
     if not 0 < out['metrics_port'] < 65536:
         raise ConfigError('metrics_port must be a TCP port')
+    for name, allowed in (('kafka_security_protocol', SECURITY_PROTOCOLS), ('kafka_sasl_mechanism', SASL_MECHANISMS)):
+        if out[name] is not None and out[name] not in allowed:
+            raise ConfigError('%s must be one of %s' % (name, ', '.join(allowed)))
     if out['leader_mode'] not in LEADER_MODES:
         raise ConfigError('leader_mode must be one of %s' % ', '.join(LEADER_MODES))
     if out['default_quarantine'] not in QUARANTINE_POLICIES:
@@ -142,7 +158,8 @@ def read_secret(path):
 
 
 def kafka_client_config(config):
-    """librdkafka settings: ``kafka_config`` plus the mapping in ``kafka_config_file`` (which may hold secrets)."""
+    """librdkafka settings: ``kafka_config`` plus the mapping in ``kafka_config_file`` (which may hold secrets), plus
+    the security keys of the ``kafka_security_protocol`` ... options (a key given both ways is an error)."""
     conf = {str(k): v for k, v in (config.get('kafka_config') or {}).items()}
     if config.get('kafka_config_file'):
         try:
@@ -152,7 +169,17 @@ def kafka_client_config(config):
         if not isinstance(extra, dict):
             raise ConfigError('kafka_config_file must hold a mapping')
         conf.update({str(k): v for k, v in extra.items()})
-    return conf
+    params = {name: config.get(name) for name in config if name.startswith('kafka_')}
+    params['kafka_client_config'] = conf
+    if config.get('kafka_sasl_password_file'):
+        try:
+            params['kafka_sasl_password'] = read_secret(config['kafka_sasl_password_file'])
+        except OSError as e:
+            raise ConfigError('cannot read kafka_sasl_password_file: %s' % e) from None
+    try:
+        return kafka_layer_config(params, 'kafka_')
+    except KafkaConfigError as e:
+        raise ConfigError(str(e)) from None
 
 
 def connect_client(config, factory=None):

@@ -18,12 +18,16 @@ MS = {"engine": "sqlserver", "host": "mssql1", "database": "shop", "user": "sa",
 
 
 def attrs(conn_str):
-    """Parse an ODBC connection string the way the driver manager does (braced values, }} = })."""
+    """Parse an ODBC connection string the way the driver manager does (braced values with }} = }, or plain)."""
     out, i = {}, 0
     while i < len(conn_str):
         eq = conn_str.index("=", i)
         key = conn_str[i:eq]
-        assert conn_str[eq + 1] == "{"
+        if conn_str[eq + 1] != "{":
+            end = conn_str.index(";", eq)
+            out[key] = conn_str[eq + 1:end]
+            i = end + 1
+            continue
         j, value = eq + 2, []
         while True:
             if conn_str[j] == "}":
@@ -36,40 +40,32 @@ def attrs(conn_str):
             j += 1
         out[key] = "".join(value)
         i = j + 1
-        if i < len(conn_str):
-            assert conn_str[i] == ";"
-            i += 1
+        assert conn_str[i] == ";"
+        i += 1
     return out
 
 
 def test_postgres_kwargs():
-    assert c.postgres_kwargs(dict(PG, sslmode="require")) == {
+    assert c.postgres_kwargs(dict(PG, sslmode="require", sslrootcert="/etc/ssl/ca.pem")) == {
         "host": "pg1", "port": 5432, "dbname": "shop", "user": "sluice", "password": "pw", "sslmode": "require",
-        "connect_timeout": 30, "application_name": "sluice-reconcile"}
+        "sslrootcert": "/etc/ssl/ca.pem", "connect_timeout": 30, "application_name": "sluice-reconcile"}
     kw = c.postgres_kwargs({"engine": "postgresql", "host": "h", "database": "d", "port": "6543"})
-    assert kw["port"] == 6543 and "user" not in kw and "password" not in kw and "sslmode" not in kw
-
-
-def test_odbc_value_escaping():
-    assert c.odbc_value("plain") == "{plain}"
-    assert c.odbc_value("a}b") == "{a}}b}"
-    assert c.odbc_value("x;UID=evil") == "{x;UID=evil}"
-    assert c.odbc_value("{") == "{{}"
-    assert c.odbc_value(1433) == "{1433}"
-    with pytest.raises(c.ConfigError):
-        c.odbc_value("a\x00b")
+    assert kw["port"] == 6543 and "user" not in kw and "password" not in kw and kw["sslmode"] == "prefer"
 
 
 def test_sqlserver_connection_string_microsoft_driver():
     s = c.sqlserver_connection_string(MS)
-    assert s == ("DRIVER={ODBC Driver 18 for SQL Server};SERVER={mssql1,1433};DATABASE={shop};UID={sa};PWD={pw};"
-                 "Encrypt={yes};TrustServerCertificate={no};APP={sluice-reconcile}")
+    assert s == ("DRIVER={ODBC Driver 18 for SQL Server};SERVER=mssql1,1433;Encrypt=yes;TrustServerCertificate=no;"
+                 "DATABASE=shop;UID=sa;PWD={pw};APP=sluice-reconcile;")
     s = c.sqlserver_connection_string(dict(MS, encrypt=False, trust_server_certificate="yes", port=14330))
     assert attrs(s)["Encrypt"] == "no" and attrs(s)["TrustServerCertificate"] == "yes"
     assert attrs(s)["SERVER"] == "mssql1,14330"
     assert attrs(c.sqlserver_connection_string(dict(MS, encrypt="strict")))["Encrypt"] == "strict"
     trusted = attrs(c.sqlserver_connection_string(dict(MS, user=None, password=None)))
     assert trusted["Trusted_Connection"] == "yes" and "PWD" not in trusted
+    tls = attrs(c.sqlserver_connection_string(dict(MS, hostname_in_certificate="db.example",
+                                                   server_certificate="/etc/ssl/mssql.pem")))
+    assert tls["HostNameInCertificate"] == "db.example" and tls["ServerCertificate"] == "/etc/ssl/mssql.pem"
 
 
 def test_sqlserver_hostile_values_cannot_inject_attributes():
@@ -79,14 +75,19 @@ def test_sqlserver_hostile_values_cannot_inject_attributes():
     assert parsed["PWD"] == evil_pw
     assert parsed["DATABASE"] == "db};TrustServerCertificate={yes"
     assert parsed["Encrypt"] == "yes" and parsed["TrustServerCertificate"] == "no"
-    assert list(parsed) == ["DRIVER", "SERVER", "DATABASE", "UID", "PWD", "Encrypt", "TrustServerCertificate", "APP"]
+    assert list(parsed) == ["DRIVER", "SERVER", "Encrypt", "TrustServerCertificate", "DATABASE", "UID", "PWD", "APP"]
+    with pytest.raises(c.ConfigError, match="NUL"):
+        c.sqlserver_connection_string(dict(MS, password="a\x00b"))
 
 
 def test_sqlserver_freetds():
     parsed = attrs(c.sqlserver_connection_string(dict(MS, odbc_driver="FreeTDS")))
     assert parsed == {"DRIVER": "FreeTDS", "SERVER": "mssql1", "PORT": "1433", "TDS_Version": "7.4",
-                      "DATABASE": "shop", "UID": "sa", "PWD": "pw", "Encryption": "require"}
+                      "ClientCharset": "UTF-8", "DATABASE": "shop", "UID": "sa", "PWD": "pw", "Encryption": "require",
+                      "APP": "sluice-reconcile"}
     assert attrs(c.sqlserver_connection_string(dict(MS, odbc_driver="FreeTDS", encrypt="no")))["Encryption"] == "off"
+    with pytest.raises(c.ConfigError, match="hostname_in_certificate needs the Microsoft ODBC Driver 18"):
+        c.sqlserver_connection_string(dict(MS, odbc_driver="FreeTDS", hostname_in_certificate="x"))
 
 
 @pytest.mark.parametrize("settings, message", [
@@ -97,7 +98,7 @@ def test_sqlserver_freetds():
     (dict(PG, port="x"), "must be integers"),
     (dict(PG, port=70000), "out of range"),
     (dict(PG, sslmode="sometimes"), "sslmode must be"),
-    (dict(MS, encrypt="maybe"), "encrypt must be a boolean"),
+    (dict(MS, encrypt="maybe"), "encrypt must be true, false or strict"),
     (dict(MS, trust_server_certificate="perhaps"), "trust_server_certificate must be"),
     (dict(PG, host="a\x00b"), "NUL"),
     ("postgresql://x", "must be a mapping"),
@@ -160,4 +161,5 @@ def test_endpoint_sqlserver_connects_with_connection_string(monkeypatch):
     assert isinstance(ep.dialect, SqlServerDialect)
     assert ep.connect() == "conn"
     assert seen["conn_str"] == c.sqlserver_connection_string(MS)
+    assert seen["conn_str"].startswith("DRIVER={ODBC Driver 18 for SQL Server};SERVER=mssql1,1433;")
     assert seen["kw"] == {"timeout": 5, "autocommit": True}

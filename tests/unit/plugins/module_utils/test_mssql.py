@@ -134,9 +134,49 @@ def test_connection_string_freetds():
     assert 'Encryption=off' in mssql.connection_string(dict(PARAMS, odbc_driver='FreeTDS', encrypt=False))
 
 
-def test_connection_string_unknown_driver():
-    with pytest.raises(MssqlError, match='odbc_driver must be one of ODBC Driver 18 for SQL Server, FreeTDS'):
-        mssql.connection_string(dict(PARAMS, odbc_driver='SQL Server Native Client 11.0'))
+def test_connection_string_other_driver_names():
+    """Any driver name works: FreeTDS is recognized by its name (or its library), any other gets Microsoft's."""
+    assert mssql.connection_string(dict(PARAMS, odbc_driver='ODBC Driver 17 for SQL Server')).startswith(
+        'DRIVER={ODBC Driver 17 for SQL Server};SERVER=sql1,1433;Encrypt=yes;')
+    assert 'TDS_Version=7.4' in mssql.connection_string(dict(PARAMS, odbc_driver='/usr/lib/libtdsodbc.so'))
+
+
+def test_connection_string_tls_options_and_strict():
+    s = mssql.connection_string(dict(PARAMS, encrypt='strict', hostname_in_certificate='db.example.com',
+                                     server_certificate='/etc/ssl/certs/my server.pem'))
+    assert s == ('DRIVER={ODBC Driver 18 for SQL Server};SERVER=sql1,1433;Encrypt=strict;TrustServerCertificate=no;'
+                 'HostNameInCertificate=db.example.com;ServerCertificate={/etc/ssl/certs/my server.pem};'
+                 'DATABASE=sluice_demo;UID=sa;PWD={p;w}}d};APP=sluice.cdc;')
+
+
+@pytest.mark.parametrize('value, mode', [(True, 'yes'), (False, 'no'), (None, 'yes'), ('', 'yes'), ('yes', 'yes'),
+                                         ('Mandatory', 'yes'), ('optional', 'no'), ('false', 'no'),
+                                         ('STRICT', 'strict')])
+def test_encrypt_mode(value, mode):
+    assert mssql.encrypt_mode(value) == mode
+
+
+def test_encrypt_mode_rejects():
+    with pytest.raises(MssqlError, match='encrypt must be true, false or strict'):
+        mssql.encrypt_mode('sometimes')
+
+
+def test_odbc_value_and_nul():
+    assert [mssql.odbc_value(v) for v in ('plain', 'a b', 'a}b', 'x;UID=evil', '{', ' pad', 1433)] == [
+        'plain', '{a b}', '{a}}b}', '{x;UID=evil}', '{{}', '{ pad}', '1433']
+    with pytest.raises(MssqlError, match='NUL'):
+        mssql.odbc_value('a\x00b')
+
+
+def test_aliases_are_the_reconcilers_names():
+    """host/port/user/password/connect_timeout (the reconciler's settings) are aliases of the module options."""
+    reconcile_style = {'host': 'sql1', 'port': 1433, 'database': 'sluice_demo', 'user': 'sa', 'password': 'p;w}d',
+                       'connect_timeout': 7}
+    assert mssql.connection_string(reconcile_style) == mssql.connection_string(PARAMS)
+    spec = mssql.connection_argument_spec()
+    assert spec['login_host']['aliases'] == ['host'] and spec['timeout']['aliases'] == ['connect_timeout',
+                                                                                         'login_timeout']
+    assert spec['login_password']['no_log'] is True and spec['encrypt'] == {'type': 'raw', 'default': True}
 
 
 def test_connect_passes_autocommit_and_timeout():

@@ -40,17 +40,18 @@ SINK_OK = {'sink': {'status': {'name': 'sink', 'type': 'sink', 'connector': {'st
 
 @pytest.fixture
 def run_main(monkeypatch, capsys):
-    def run(args, listing=None, error=None, check=False, offsets=None, pg=None, http=None):
+    def run(args, listing=None, error=None, check=False, offsets=None, pg=None, http=None, real_kafka=False):
         def request(self, method, path, body=None, query=None):
             if error:
                 raise error
             assert (method, path) == ('GET', '/connectors')
             return json.loads(json.dumps(SINK_OK if listing is None else listing))
         monkeypatch.setattr(ConnectClient, 'request', request)
-        monkeypatch.setattr(pipeline_status, 'make_kafka', lambda params: (lambda: offsets or FakeOffsets(
-            committed={'connect-sink': {('sluice.db.dbo.t', 0): 1}}, marks={('sluice.db.dbo.t', 0): (0, 3),
-                                                                            ('sluice.dlq', 0): (0, 0)},
-            topics={'sluice.dlq': [0]})))
+        if not real_kafka:
+            monkeypatch.setattr(pipeline_status, 'make_kafka', lambda params: (lambda: offsets or FakeOffsets(
+                committed={'connect-sink': {('sluice.db.dbo.t', 0): 1}}, marks={('sluice.db.dbo.t', 0): (0, 3),
+                                                                                ('sluice.dlq', 0): (0, 0)},
+                topics={'sluice.dlq': [0]})))
         monkeypatch.setattr(pipeline_status, 'make_pg_connect', lambda params: pg or FakePg(2.0))
         if http is not None:
             monkeypatch.setattr(pipeline_status, 'make_get_json', lambda params: http)
@@ -116,12 +117,31 @@ def test_kafka_client_config_values_are_hidden(run_main):
     assert 'kafka-secret-1' not in result['_out']
 
 
+def spec_defaults(**values):
+    """Module params as AnsibleModule makes them: every option of the Kafka and PostgreSQL specs, defaults filled."""
+    params = {name: spec.get('default') for name, spec in {
+        **status_kafka_spec(), **status_pg_spec()}.items()}
+    params.update(values)
+    return params
+
+
+def status_kafka_spec():
+    from ansible_collections.sluice.cdc.plugins.module_utils import kafka_conn
+    return kafka_conn.argument_spec('kafka_', **status.KAFKA_DEFAULTS)
+
+
+def status_pg_spec():
+    from ansible_collections.sluice.cdc.plugins.module_utils import pg
+    return pg.argument_spec('postgres_', **status.POSTGRES_DEFAULTS)
+
+
 def test_factories_build_real_clients(monkeypatch):
-    params = {'url': 'https://c:8443', 'validate_certs': False, 'ca_path': '/ca', 'client_cert': None,
-              'client_key': None, 'url_username': 'u', 'url_password': 'p', 'request_timeout': 7,
-              'kafka_bootstrap_servers': ['127.0.0.1:1'], 'kafka_client_config': {},
-              'postgres_host': 'pg', 'postgres_port': 5433, 'postgres_database': 'd', 'postgres_user': 'u',
-              'postgres_password': 'pw', 'postgres_sslmode': 'require'}
+    params = spec_defaults(**{
+        'url': 'https://c:8443', 'validate_certs': False, 'ca_path': '/ca', 'client_cert': None,
+        'client_key': None, 'url_username': 'u', 'url_password': 'p', 'request_timeout': 7,
+        'kafka_bootstrap_servers': ['127.0.0.1:1'], 'kafka_client_config': {},
+        'postgres_host': 'pg', 'postgres_port': 5433, 'postgres_database': 'd', 'postgres_user': 'u',
+        'postgres_password': 'pw', 'postgres_sslmode': 'require'})
     client = pipeline_status.make_client(params)
     assert client.base_url == 'https://c:8443' and client.timeout == 7 and client.validate_certs is False
     seen = {}
@@ -136,5 +156,41 @@ def test_factories_build_real_clients(monkeypatch):
     monkeypatch.setattr(psycopg, 'connect', lambda **kw: kw)
     assert pipeline_status.make_pg_connect(params)() == {
         'host': 'pg', 'port': 5433, 'dbname': 'd', 'user': 'u', 'password': 'pw', 'sslmode': 'require',
-        'connect_timeout': 7, 'autocommit': True}
+        'connect_timeout': 7, 'application_name': 'sluice-status', 'autocommit': True}
     assert callable(pipeline_status.make_get_json(params))
+
+
+def test_factories_pass_the_tls_and_sasl_options(monkeypatch):
+    params = spec_defaults(request_timeout=7, kafka_bootstrap_servers=['k1:9093', 'k2:9093'],
+                           kafka_security_protocol='SASL_SSL', kafka_sasl_mechanism='SCRAM-SHA-512',
+                           kafka_sasl_username='status', kafka_sasl_password='kafka-pw', kafka_ssl_ca_file='/ca.pem',
+                           kafka_client_config={'client.id': 'status'},
+                           postgres_host='pg', postgres_sslmode='verify-full', postgres_sslrootcert='/ca.pem',
+                           postgres_connect_timeout=3)
+    seen = {}
+    monkeypatch.setattr(status.KafkaOffsets, 'connect', staticmethod(lambda *a: seen.update(kafka=a)))
+    pipeline_status.make_kafka(params)()
+    assert seen['kafka'] == (['k1:9093', 'k2:9093'], {
+        'client.id': 'status', 'security.protocol': 'SASL_SSL', 'sasl.mechanism': 'SCRAM-SHA-512',
+        'sasl.username': 'status', 'sasl.password': 'kafka-pw', 'ssl.ca.location': '/ca.pem',
+        'ssl.endpoint.identification.algorithm': 'https'}, 7)
+    fake = type('FakePsycopg', (), {'connect': staticmethod(lambda **kw: kw)})
+    monkeypatch.setitem(__import__('sys').modules, 'psycopg', fake)
+    assert pipeline_status.make_pg_connect(params)() == {
+        'host': 'pg', 'port': 5432, 'dbname': 'sluice', 'user': 'sluice_sink', 'sslmode': 'verify-full',
+        'sslrootcert': '/ca.pem', 'connect_timeout': 3, 'application_name': 'sluice-status', 'autocommit': True}
+
+
+def test_pg_without_psycopg_is_a_status_error(monkeypatch):
+    monkeypatch.setitem(__import__('sys').modules, 'psycopg', None)
+    with pytest.raises(status.StatusError, match='psycopg is needed'):
+        pipeline_status.make_pg_connect(spec_defaults(postgres_host='pg', request_timeout=5))()
+
+
+def test_kafka_option_clashing_with_client_config_fails(run_main):
+    result = run_main({'kafka_bootstrap_servers': ['k:9092'], 'kafka_security_protocol': 'SASL_SSL',
+                       'kafka_client_config': {'security.protocol': 'SSL', 'sasl.password': 'kafka-secret-2'}},
+                      real_kafka=True)
+    assert result['failed'] is True and 'kafka-secret-2' not in result['_out']
+    assert result['msg'] == ('kafka_client_config sets security.protocol, which kafka_security_protocol sets: '
+                             'give each setting once')
