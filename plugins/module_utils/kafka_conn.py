@@ -103,3 +103,38 @@ def build_config(bootstrap_servers, client_conf=None, defaults=None):
     conf['bootstrap.servers'] = ','.join(servers(bootstrap_servers))
     return conf
 
+
+
+# -- command lines (sluice-status) ----------------------------------------------------------------------------------
+# The security options as flags --kafka-<option> (the password as --kafka-sasl-password-file), from OPTIONS.
+CLI_OPTIONS = tuple(name for name in LIBRDKAFKA_KEYS)
+
+
+def add_cli_arguments(parser):
+    """Add ``--kafka-security-protocol`` ... ``--[no-]kafka-ssl-check-hostname`` to an argparse parser."""
+    import argparse  # pylint: disable=import-outside-toplevel
+    for name in CLI_OPTIONS:
+        spec = OPTIONS[name]
+        flag = '--kafka-' + name.replace('_', '-')
+        if name == 'sasl_password':
+            parser.add_argument(flag + '-file', dest='kafka_sasl_password_file', metavar='FILE',
+                                help='file holding the SASL password (else $SLUICE_KAFKA_PASSWORD)')
+        elif spec['type'] == 'bool':
+            parser.add_argument(flag, dest='kafka_' + name, action=argparse.BooleanOptionalAction,
+                                default=spec['default'], help='librdkafka %s https|none (default: check)'
+                                % LIBRDKAFKA_KEYS[name])
+        else:
+            parser.add_argument(flag, dest='kafka_' + name, choices=spec.get('choices'),
+                                metavar='FILE' if spec['type'] == 'path' else None,
+                                help='librdkafka %s' % LIBRDKAFKA_KEYS[name])
+
+
+def cli_params(args, environ):
+    """The ``kafka_``-prefixed options from parsed arguments (the password from its file or the environment)."""
+    params = {'kafka_' + name: getattr(args, 'kafka_' + name, None) for name in CLI_OPTIONS if name != 'sasl_password'}
+    if getattr(args, 'kafka_sasl_password_file', None):
+        with open(args.kafka_sasl_password_file, encoding='utf-8') as f:
+            params['kafka_sasl_password'] = f.read().rstrip('\r\n')
+    else:
+        params['kafka_sasl_password'] = environ.get('SLUICE_KAFKA_PASSWORD')
+    return params

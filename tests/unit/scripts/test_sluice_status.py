@@ -79,17 +79,62 @@ def test_build_reads_settings_without_printing_passwords(tmp_path, monkeypatch):
     assert sources["connect"].base_url == "http://c:8083" and sources["connect"].timeout == 4
     assert callable(sources["kafka"]) and callable(sources["pg_connect"]) and callable(sources["get_json"])
     assert cli.postgres_settings("postgresql://sink@pg:5433/shop?sslmode=require", str(pw)) == {
-        "host": "pg", "port": 5433, "dbname": "shop", "user": "sink", "sslmode": "require", "password": "pg-hunter22"}
+        "host": "pg", "port": 5433, "database": "shop", "user": "sink", "sslmode": "require", "password": "pg-hunter22"}
     assert cli.kafka_config(str(conf)) == {"security.protocol": "SASL_SSL", "sasl.password": "kafka-secret",
                                            "enable.ssl.certificate.verification": "false"}
     monkeypatch.setenv("SLUICE_POSTGRES_PASSWORD", "from-env")
-    assert cli.postgres_settings("postgres://pg", None) == {"host": "pg", "port": 5432, "dbname": "sluice",
+    assert cli.postgres_settings("postgres://pg", None) == {"host": "pg", "port": 5432, "database": "sluice",
                                                             "user": "sluice_sink", "password": "from-env"}
     monkeypatch.delenv("SLUICE_POSTGRES_PASSWORD")
     assert "password" not in cli.postgres_settings("postgres://pg/db", None)
     psycopg = pytest.importorskip("psycopg")
     monkeypatch.setattr(psycopg, "connect", lambda **kw: kw)
-    assert cli.pg_factory({"host": "pg"}, 3)() == {"host": "pg", "connect_timeout": 3, "autocommit": True}
+    assert cli.pg_factory({"host": "pg", "database": "d"}, 3)() == {
+        "host": "pg", "port": 5432, "dbname": "d", "sslmode": "prefer", "connect_timeout": 3,
+        "application_name": "sluice-status", "autocommit": True}
+
+
+def test_postgres_tls_from_the_url(tmp_path, monkeypatch):
+    settings = cli.postgres_settings("postgresql://sink@pg/shop?sslmode=verify-full&sslrootcert=/etc/ca.pem"
+                                     "&sslcert=/c.pem&sslkey=/k.pem", None)
+    fake = type("FakePsycopg", (), {"connect": staticmethod(lambda **kw: kw)})
+    monkeypatch.setitem(__import__("sys").modules, "psycopg", fake)
+    assert cli.pg_factory(settings, 5)() == {
+        "host": "pg", "port": 5432, "dbname": "shop", "user": "sink", "sslmode": "verify-full",
+        "sslrootcert": "/etc/ca.pem", "sslcert": "/c.pem", "sslkey": "/k.pem", "connect_timeout": 5,
+        "application_name": "sluice-status", "autocommit": True}
+    with pytest.raises(cli.UsageError, match="unsupported URL parameter"):
+        cli.postgres_settings("postgresql://pg/shop?password=x", None)
+    with pytest.raises(cli.UsageError, match="sslmode must be one of"):
+        cli.pg_factory(cli.postgres_settings("postgresql://pg/shop?sslmode=sometimes", None), 5)
+    monkeypatch.setitem(__import__("sys").modules, "psycopg", None)
+    with pytest.raises(cli.status.StatusError, match="psycopg is needed"):
+        cli.pg_factory(settings, 5)()
+
+
+def test_kafka_security_flags(tmp_path, monkeypatch, capsys):
+    pw = tmp_path / "kpw"
+    pw.write_text("kafka-secret-9\n")
+    seen = {}
+    monkeypatch.setattr(cli.status.KafkaOffsets, "connect", staticmethod(lambda *a: seen.update(args=a)))
+    argv = ["--bootstrap", "k1:9093,k2:9093", "--kafka-security-protocol", "SASL_SSL",
+            "--kafka-sasl-mechanism", "SCRAM-SHA-512", "--kafka-sasl-username", "status",
+            "--kafka-sasl-password-file", str(pw), "--kafka-ssl-ca-file", "/ca.pem", "--no-kafka-ssl-check-hostname"]
+    cli.build(cli.parse_args(argv))["kafka"]()
+    assert seen["args"] == (["k1:9093", "k2:9093"], {
+        "security.protocol": "SASL_SSL", "sasl.mechanism": "SCRAM-SHA-512", "sasl.username": "status",
+        "sasl.password": "kafka-secret-9", "ssl.ca.location": "/ca.pem",
+        "ssl.endpoint.identification.algorithm": "none"}, 15)
+    monkeypatch.setenv("SLUICE_KAFKA_PASSWORD", "from-env")
+    cli.build(cli.parse_args(argv[:8] + ["--kafka-ssl-cert-file", "/c.pem", "--kafka-ssl-key-file", "/k.pem"]))["kafka"]()
+    assert seen["args"][1]["sasl.password"] == "from-env"
+    assert seen["args"][1]["ssl.endpoint.identification.algorithm"] == "https"
+    assert seen["args"][1]["ssl.certificate.location"] == "/c.pem"
+    conf = tmp_path / "kafka.yml"
+    conf.write_text("security.protocol: SSL\n")
+    assert cli.main(argv[:4] + ["--kafka-config", str(conf)]) == 2
+    assert capsys.readouterr().err == ("sluice-status: error: --kafka-config sets security.protocol, which "
+                                       "--kafka-security-protocol sets: give each setting once\n")
 
 
 def test_defaults_from_the_environment(monkeypatch):

@@ -100,3 +100,32 @@ def test_exposition_and_http():
             urllib.request.urlopen('http://127.0.0.1:%d/nope' % port, timeout=5)
     finally:
         server.shutdown()
+
+
+def test_kafka_security_keys(tmp_path):
+    pw = tmp_path / 'kafka_password'
+    pw.write_text('sup-secret\n')
+    c = cfg.validate({'kafka_bootstrap_servers': 'k:9093', 'kafka_security_protocol': 'SASL_SSL',
+                      'kafka_sasl_mechanism': 'SCRAM-SHA-512', 'kafka_sasl_username': 'supervisor',
+                      'kafka_sasl_password_file': str(pw), 'kafka_ssl_ca_file': '/etc/sluice/ca.pem',
+                      'kafka_config': {'client.id': 'sup'}})
+    assert c['kafka_ssl_check_hostname'] is True
+    assert cfg.kafka_client_config(c) == {
+        'client.id': 'sup', 'security.protocol': 'SASL_SSL', 'sasl.mechanism': 'SCRAM-SHA-512',
+        'sasl.username': 'supervisor', 'sasl.password': 'sup-secret', 'ssl.ca.location': '/etc/sluice/ca.pem',
+        'ssl.endpoint.identification.algorithm': 'https'}
+    clash = dict(c, kafka_config={'sasl.username': 'other'})
+    with pytest.raises(cfg.ConfigError, match='kafka_client_config sets sasl.username, which kafka_sasl_username'):
+        cfg.kafka_client_config(clash)
+    with pytest.raises(cfg.ConfigError, match='cannot read kafka_sasl_password_file'):
+        cfg.kafka_client_config(dict(c, kafka_sasl_password_file=str(tmp_path / 'missing')))
+
+
+@pytest.mark.parametrize('key, value, message', [
+    ('kafka_security_protocol', 'TLS', 'kafka_security_protocol must be one of PLAINTEXT, SSL'),
+    ('kafka_sasl_mechanism', 'GSSAPI', 'kafka_sasl_mechanism must be one of SCRAM-SHA-512'),
+    ('kafka_ssl_check_hostname', 'no', 'kafka_ssl_check_hostname must be of type bool'),
+])
+def test_kafka_security_key_errors(key, value, message):
+    with pytest.raises(cfg.ConfigError, match=message):
+        cfg.validate({'kafka_bootstrap_servers': 'k', key: value})

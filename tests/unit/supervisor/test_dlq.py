@@ -106,3 +106,19 @@ def test_cli_reads_the_supervisor_config(tmp_path):
     assert cli.main(['--config', str(conf), 'list'], records=world(), out=out) == 0
     conf.write_text('nonsense: 1\n')
     assert cli.main(['--config', str(conf), 'list'], records=world(), out=out) == 2
+
+
+def test_cli_kafka_security_flags_override_the_config(tmp_path):
+    cli = load_cli('sluice-dlq')
+    conf = tmp_path / 'c.yml'
+    conf.write_text('kafka_bootstrap_servers: k:9092\nkafka_security_protocol: SASL_SSL\nkafka_sasl_username: a\n')
+    pw = tmp_path / 'pw'
+    pw.write_text('dlq-secret\n')
+    args = cli.parse_args(['--config', str(conf), '--kafka-sasl-username', 'b', '--kafka-sasl-password-file', str(pw),
+                           '--kafka-sasl-mechanism', 'SCRAM-SHA-256', '--no-kafka-ssl-check-hostname', 'list'])
+    data = cli.settings(args)
+    assert (data['kafka_sasl_username'], data['kafka_sasl_password_file']) == ('b', str(pw))
+    from ansible_collections.sluice.cdc.plugins.module_utils.supervisor import config as cfg
+    assert cfg.kafka_client_config(data) == {
+        'security.protocol': 'SASL_SSL', 'sasl.mechanism': 'SCRAM-SHA-256', 'sasl.username': 'b',
+        'sasl.password': 'dlq-secret', 'ssl.endpoint.identification.algorithm': 'none'}

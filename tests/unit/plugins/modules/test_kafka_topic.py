@@ -320,3 +320,32 @@ def test_make_admin_builds_topic_admin(monkeypatch):
     monkeypatch.setattr(kafka_topic, 'TopicAdmin', Recorder)
     kafka_topic.make_admin(params(client_config={'a': 'b'}, timeout=7))
     assert seen == {'servers': ['k1:9092'], 'client_config': {'a': 'b'}, 'timeout': 7}
+
+
+def test_make_admin_passes_the_security_options(monkeypatch):
+    seen = {}
+
+    class Recorder:
+        def __init__(self, servers, client_config, timeout):
+            seen.update(client_config=client_config)
+
+    monkeypatch.setattr(kafka_topic, 'TopicAdmin', Recorder)
+    kafka_topic.make_admin(params(security_protocol='SASL_SSL', sasl_mechanism='SCRAM-SHA-512', sasl_username='u',
+                                  sasl_password='pw', ssl_ca_file='/ca.pem', ssl_check_hostname=True,
+                                  client_config={'client.id': 'x'}))
+    assert seen['client_config'] == {
+        'client.id': 'x', 'security.protocol': 'SASL_SSL', 'sasl.mechanism': 'SCRAM-SHA-512', 'sasl.username': 'u',
+        'sasl.password': 'pw', 'ssl.ca.location': '/ca.pem', 'ssl.endpoint.identification.algorithm': 'https'}
+
+
+def test_main_fails_on_a_setting_given_twice(monkeypatch, capsys):
+    monkeypatch.setattr(kafka_topic, 'TopicAdmin', lambda *a: pytest.fail('no client may be built'))
+    args = {'name': 'orders', 'bootstrap_servers': 'k1:9092', 'security_protocol': 'SASL_SSL',
+            'sasl_password': 'pw-twice-1', 'client_config': {'sasl.password': 'pw-twice-2'}}
+    with patch_module_args(args):
+        with pytest.raises(SystemExit):
+            kafka_topic.main()
+    out = capsys.readouterr().out
+    result = json.loads(out)
+    assert result['failed'] is True and 'pw-twice' not in out
+    assert result['msg'] == 'client_config sets sasl.password, which sasl_password sets: give each setting once'
