@@ -10,17 +10,29 @@ import re
 import subprocess
 import sys
 
+import psycopg
 import pytest
 import requests
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 SECRETS = pathlib.Path(os.environ.get("SLUICE_SECRETS_DIR") or ROOT / ".cache" / "secrets")
+CA_FILE = SECRETS / "pki" / "ca.crt"   # the scenario's internal CA (role pki)
 CONNECT_USER = "sluice"   # sluice_connect_username in the scenarios' inventories
 
 
 def secret(name):
     """A secret the scenario's inventory generated into the secrets directory."""
     return (SECRETS / name).read_text().strip()
+
+
+def pg_session(port, **settings):
+    """The scenario's PostgreSQL target (published on 127.0.0.1:<port>) as the sink's login, verified over TLS
+    against the scenario's CA like every client of the target. Never server-side prepared: tests change column
+    types, and a plan prepared before fails after ("cached plan must not change result type")."""
+    return psycopg.connect(**{
+        "host": "127.0.0.1", "port": port, "dbname": "sluice", "user": "sluice_sink",
+        "password": secret("postgres_sink_password"), "sslmode": "verify-full", "sslrootcert": str(CA_FILE),
+        "autocommit": True, "connect_timeout": 5, "prepare_threshold": None, **settings})
 
 
 def connect_login():

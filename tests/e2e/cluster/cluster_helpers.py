@@ -9,12 +9,11 @@ import subprocess
 import threading
 import time
 
-import psycopg
 import requests
 from confluent_kafka import Consumer, ConsumerGroupTopicPartitions, TopicPartition
 from confluent_kafka.admin import AdminClient, OffsetSpec
 
-from conftest import connect_api, secret
+from conftest import connect_api, pg_session
 from tests.e2e.pipeline.helpers import expected_rows, table_rows
 from tests.support.cdcgen import Generator, KafkaSink, workload
 
@@ -49,9 +48,7 @@ def container_ip(container, network="sluice-cluster"):
 
 
 def pg_connect():
-    password = secret("postgres_sink_password")
-    return psycopg.connect(host="127.0.0.1", port=15632, dbname="sluice", user="sluice_sink", password=password,
-                           autocommit=True, connect_timeout=5, prepare_threshold=None)  # see pipeline/helpers.py
+    return pg_session(15632)
 
 
 def psql_admin(sql):

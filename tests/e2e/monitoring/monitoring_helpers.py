@@ -6,10 +6,9 @@ import json
 import threading
 import time
 
-import psycopg
 import requests
 
-from conftest import ROOT, connect_api, docker_exec, secret
+from conftest import ROOT, connect_api, docker_exec, pg_session
 from tests.support.cdcgen import Generator, Heartbeat, KafkaSink, workload
 
 _spec = importlib.util.spec_from_file_location("pipeline_helpers", ROOT / "tests" / "e2e" / "pipeline" / "helpers.py")
@@ -28,9 +27,7 @@ PG_CONTAINER = "sluice-mon-pg"
 
 
 def pg_connect():
-    password = secret("postgres_sink_password")
-    return psycopg.connect(host="127.0.0.1", port=PG_PORT, dbname="sluice", user="sluice_sink", password=password,
-                           autocommit=True, connect_timeout=5, prepare_threshold=None)  # see pipeline/helpers.py
+    return pg_session(PG_PORT)
 
 
 def psql_admin(sql):

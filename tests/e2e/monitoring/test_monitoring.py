@@ -20,7 +20,8 @@ ALERTS = {
     "SluiceKafkaBrokerDown", "SluiceKafkaUnderReplicatedPartitions", "SluiceKafkaOfflinePartitions",
     "SluiceKafkaActiveControllerCount", "SluiceConnectWorkerDown", "SluicePostgresTargetDown", "SluiceExporterDown",
     "SluiceDiskFilling", "SluiceReconcileDifferences", "SluiceReconcileNotSucceeding",
-    "SluiceTaskRestarting", "SluiceRecordQuarantined", "SluiceSupervisorDown",
+    "SluiceTaskRestarting", "SluiceRecordQuarantined", "SluiceSupervisorDown", "SluiceCertificateExpiresSoon",
+    "SluiceCertificateExpired",
 }
 JOBS = {"prometheus": 1, "alertmanager": 1, "kafka": 1, "kafka_connect": 1, "postgres": 1, "node": 4,
         "sluice_supervisor": 1}
@@ -77,6 +78,19 @@ def test_heartbeat_replicates_and_its_lag_is_exposed(pulse, pg):
     assert psql_admin("SELECT has_function_privilege('sluice_monitor', 'cdc.sluice_heartbeat_age()', 'EXECUTE')") == "t"
 
 
+def test_the_exporter_and_the_sink_reach_the_target_over_tls(pulse):
+    # Both keep connections open: the exporter's pool and the JDBC sink's (verify-full against the internal CA).
+    sql = ("SELECT a.usename || ':' || s.ssl FROM pg_stat_activity a JOIN pg_stat_ssl s USING (pid)"
+           " WHERE a.usename IN ('sluice_monitor', 'sluice_sink') AND a.client_addr IS NOT NULL")
+
+    def sessions():
+        found = set(psql_admin(sql).split())
+        return found if {s.split(":")[0] for s in found} == {"sluice_monitor", "sluice_sink"} else None
+
+    found = wait_for(sessions, timeout=90, what="sessions of the exporter and the sink")
+    assert found == {"sluice_monitor:true", "sluice_sink:true"}, found
+
+
 def test_every_target_from_the_inventory_is_up(pulse):
     active = requests.get(f"{PROMETHEUS}/api/v1/targets", params={"state": "active"}, timeout=10).json()
     by_job = {}
@@ -119,6 +133,15 @@ def test_postgres_and_node_exporters(pulse):
     assert sorted(labels["host"] for labels, _ in free) == ["sluice-mon-connect", "sluice-mon-kafka",
                                                             "sluice-mon-pg", "sluice-mon-prom"]
     assert scalar('node_textfile_scrape_error{host="sluice-mon-pg"}') == 0
+
+
+def test_the_target_certificate_expiry_is_a_metric(pulse):
+    # Issued by the pki role for 365 days when the scenario converged; served by the node exporter's textfile collector.
+    found = wait_for(lambda: query('sluice_tls_certificate_not_after_timestamp_seconds{host="sluice-mon-pg"}'),
+                     timeout=60, what="the target's certificate expiry in Prometheus")
+    [(labels, not_after)] = found
+    assert labels["certificate"] == "server" and labels["path"] == "/etc/postgresql/sluice-tls/server.crt"
+    assert 364 * 86400 < not_after - time.time() < 366 * 86400
 
 
 def test_every_alert_rule_is_loaded_and_none_fires_while_healthy(pulse):

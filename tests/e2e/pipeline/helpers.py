@@ -4,7 +4,7 @@ import time
 import psycopg
 import pytest
 
-from conftest import connect_api, docker_exec, secret
+from conftest import connect_api, docker_exec, pg_session, secret
 
 KAFKA = "127.0.0.1:19192"
 CONNECT = "http://127.0.0.1:18083"
@@ -18,10 +18,7 @@ def sink_password():
 
 @pytest.fixture(scope="session")
 def pg():
-    # Never server-side prepared: tests change column types, and a plan prepared before fails after
-    # ("cached plan must not change result type") once a query ran often enough to be prepared.
-    with psycopg.connect(host="127.0.0.1", port=15432, dbname="sluice", user="sluice_sink",
-                         password=sink_password(), autocommit=True, prepare_threshold=None) as conn:
+    with pg_session(15432) as conn:
         yield conn
 
 

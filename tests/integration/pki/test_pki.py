@@ -52,6 +52,7 @@ def run(tmp, check=False, **extra):
         "pki_cert_owner": pwd.getpwuid(os.getuid()).pw_name,
         "pki_cert_group": grp.getgrgid(os.getgid()).gr_name,
         "pki_install_python_cryptography": False,
+        "pki_metrics_dir": str(tmp / "metrics"),
         **extra,
     }
     (tmp / "vars.json").write_text(json.dumps(variables))
@@ -93,6 +94,7 @@ def runs(tmp_path_factory):
     out["short_files"] = snapshot(tmp)
     step("renew")
     out["renew_files"] = snapshot(tmp)
+    out["renew_metric"] = (tmp / "metrics" / f"sluice_tls_{NAME}.prom").read_text()
     step("again")
     step("client", pki_cert_client_auth=True)
     out["client_files"] = snapshot(tmp)
@@ -174,6 +176,15 @@ def test_a_certificate_expiring_within_renew_days_is_renewed_with_the_same_key(r
     assert after[f"{NAME}.key"] == before[f"{NAME}.key"]
     assert after[f"{NAME}.pem"].startswith(before[f"{NAME}.key"]) and certs(after[f"{NAME}.pem"])[0] == new
     assert runs["renew"]["result"]["changed"] is True
+
+
+def test_the_expiry_is_a_metric_for_the_textfile_collector(runs):
+    leaf = certs(runs["renew_files"]["files"][f"{NAME}.crt"])[0]
+    sample = [line for line in runs["renew_metric"].splitlines() if not line.startswith("#")]
+    tls = runs["tmp"] / "host" / "tls"
+    assert sample == [f'sluice_tls_certificate_not_after_timestamp_seconds{{certificate="{NAME}",path="{tls}/{NAME}.crt"}} '
+                      f'{int(leaf.not_valid_after_utc.timestamp())}']
+    assert "# TYPE sluice_tls_certificate_not_after_timestamp_seconds gauge" in runs["renew_metric"]
 
 
 def test_a_second_run_changes_nothing(runs):
