@@ -34,7 +34,7 @@ class Option:
     required: bool = False
     choices: tuple | None = None
     elements: str | None = None
-    no_log: bool = False
+    no_log: bool | None = None  # None: Ansible's default; False: says a name like *key holds no secret
     flag: str | None = None  # the CLI's flag; None: not a plain CLI flag (see scripts/sluice-reconcile)
     config: bool = True  # allowed in the CLI's --config file
     help: str = ""
@@ -50,7 +50,7 @@ CONNECTION = (
     Option("sslmode", "str", help="PostgreSQL libpq sslmode (default prefer)"),
     Option("sslrootcert", "path", help="PostgreSQL: CA certificates (PEM) that verify the server"),
     Option("sslcert", "path", help="PostgreSQL: client certificate (PEM)"),
-    Option("sslkey", "path", help="PostgreSQL: private key of sslcert (PEM)"),
+    Option("sslkey", "path", no_log=False, help="PostgreSQL: private key of sslcert (PEM)"),
     Option("encrypt", "str", help="SQL Server ODBC Encrypt: yes, no or strict"),
     Option("trust_server_certificate", "bool", default=False, help="SQL Server: accept the certificate unchecked"),
     Option("hostname_in_certificate", "str", help="SQL Server: host name expected in its certificate (ODBC 18)"),
@@ -92,9 +92,10 @@ OUTPUTS = (("json_path", outputs.write_json), ("html_path", outputs.write_html),
 
 def _spec(option: Option) -> dict:
     spec = {"type": option.type}
-    for key in ("required", "no_log"):
-        if getattr(option, key):
-            spec[key] = True
+    if option.required:
+        spec["required"] = True
+    if option.no_log is not None:
+        spec["no_log"] = option.no_log
     if option.default is not None:
         spec["default"] = list(option.default) if isinstance(option.default, list) else option.default
     if option.choices:
