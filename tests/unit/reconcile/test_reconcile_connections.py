@@ -163,3 +163,25 @@ def test_endpoint_sqlserver_connects_with_connection_string(monkeypatch):
     assert seen["conn_str"] == c.sqlserver_connection_string(MS)
     assert seen["conn_str"].startswith("DRIVER={ODBC Driver 18 for SQL Server};SERVER=mssql1,1433;")
     assert seen["kw"] == {"timeout": 5, "autocommit": True}
+
+
+def test_the_connection_options_are_the_layers_keys():
+    """Every key of the module's source/target suboptions is a connection setting, and the TLS keys are there."""
+    from ansible_collections.sluice.cdc.plugins.module_utils.reconcile import runner
+    sub = runner.argument_spec()["source"]["options"]
+    assert set(sub) == set(c.KEYS)
+    assert sub["sslkey"] == {"type": "path", "no_log": False} and sub["password"]["no_log"] is True
+    assert {"sslrootcert", "sslcert", "hostname_in_certificate", "server_certificate"} <= set(sub)
+
+
+def test_tls_keys_from_urls():
+    ms = c.parse_url("sqlserver://sa@h:1433/db?encrypt=strict&hostname_in_certificate=db.example"
+                     "&server_certificate=/etc/ssl/db.pem")
+    assert attrs(c.sqlserver_connection_string(dict(ms, password="pw"))) == {
+        "DRIVER": "ODBC Driver 18 for SQL Server", "SERVER": "h,1433", "Encrypt": "strict",
+        "TrustServerCertificate": "no", "HostNameInCertificate": "db.example", "ServerCertificate": "/etc/ssl/db.pem",
+        "DATABASE": "db", "UID": "sa", "PWD": "pw", "APP": "sluice-reconcile"}
+    pg = c.parse_url("postgresql://u@h/db?sslmode=verify-full&sslrootcert=/ca.pem&sslcert=/c.pem&sslkey=/k.pem")
+    assert c.postgres_kwargs(pg) == {
+        "host": "h", "port": 5432, "dbname": "db", "user": "u", "sslmode": "verify-full", "sslrootcert": "/ca.pem",
+        "sslcert": "/c.pem", "sslkey": "/k.pem", "connect_timeout": 30, "application_name": "sluice-reconcile"}
