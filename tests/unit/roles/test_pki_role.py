@@ -10,8 +10,9 @@ ROLE = ROOT / "roles" / "pki"
 SPECS = yaml.safe_load((ROLE / "meta" / "argument_specs.yml").read_text())["argument_specs"]
 DEFAULTS = yaml.safe_load((ROLE / "defaults" / "main.yml").read_text())
 # The task files each entry point runs (certificate imports ca.yml, as does main).
-ENTRY_FILES = {"main": ["main.yml", "ca.yml"], "certificate": ["certificate.yml", "ca.yml"]}
-OUTPUTS = {"pki_certificate_changed", "pki_certificate_files"}  # facts the role sets for its caller
+ENTRY_FILES = {"main": ["main.yml", "ca.yml"], "certificate": ["certificate.yml", "ca.yml"],
+               "trust": ["trust.yml", "ca.yml"]}
+OUTPUTS = {"pki_certificate_changed", "pki_certificate_files", "pki_trust_changed"}  # facts the role sets for its caller
 TASK_KEYS = {"name", "when", "register", "vars", "loop", "loop_control", "no_log", "delegate_to", "run_once", "become",
              "changed_when", "failed_when", "block", "rescue", "always", "tags", "notify", "check_mode"}
 KEY_MODULES = {"community.crypto.openssl_privatekey", "community.crypto.openssl_privatekey_info",
@@ -53,7 +54,7 @@ def test_the_specs_cover_every_variable_of_the_defaults_and_tasks():
         documented = set(SPECS[entry]["options"])
         assert used <= documented, f"{entry}: undocumented {sorted(used - documented)}"
         assert documented <= set(DEFAULTS) | {n for n, o in SPECS[entry]["options"].items() if o.get("required")}
-    assert set(DEFAULTS) <= set(SPECS["certificate"]["options"])
+    assert set(DEFAULTS) <= set(SPECS["certificate"]["options"]) | set(SPECS["trust"]["options"])
     assert {k for k in DEFAULTS if k.startswith("pki_ca_")} == set(SPECS["main"]["options"])
 
 
