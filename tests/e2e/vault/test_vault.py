@@ -152,7 +152,8 @@ def test_the_audit_log_has_entries_and_no_secret_in_clear():
 
 
 def test_the_unit_is_hardened_and_not_root():
-    unit_hardening.check([CONTAINER], ["openbao.service"])
+    scores = unit_hardening.check([CONTAINER], [f"{CONTAINER}/openbao.service"])
+    assert scores[f"{CONTAINER}/openbao.service"] <= unit_hardening.MAX_EXPOSURE
 
 
 def test_a_restart_leaves_it_sealed_and_a_reconverge_unseals(molecule_inventory):
