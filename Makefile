@@ -5,7 +5,7 @@ export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 export ANSIBLE_COLLECTIONS_PATH := $(CURDIR)/collections
 PYTHON := $(VENV)/bin/python
 # Scenarios in lanes that run side by side (2 cores: two lanes); each lane runs its scenarios in order.
-SCENARIO_LANES ?= "default cluster" "kafka monitoring"
+SCENARIO_LANES ?= "default cluster" "kafka monitoring vault"
 
 .PHONY: test deps image artifacts lint unit molecule test-sqlserver demo demo-destroy clean
 
