@@ -21,8 +21,10 @@ import psycopg
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 from tests.support.cdcgen import Generator, KafkaSink  # noqa: E402
+from tests.support.kafka_login import kafka_admin_settings  # noqa: E402
 
 KAFKA = "127.0.0.1:19192"
+SECRETS = ROOT / ".cache" / "secrets"
 TRIGGER_SQL = """
 CREATE TABLE IF NOT EXISTS public.bench_arrivals (id int PRIMARY KEY, arrived timestamptz NOT NULL);
 CREATE OR REPLACE FUNCTION public.bench_arrival() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER AS $$
@@ -51,7 +53,7 @@ def count(conn, sql):
 
 
 def bulk(conn, n):
-    gen, sink = Generator(), KafkaSink(KAFKA)
+    gen, sink = Generator(), KafkaSink(KAFKA, config=kafka_admin_settings(SECRETS))
     started = time.monotonic()
     for start in range(0, n, 500):
         sink.send_all(gen.transaction([("insert", "customers", customer(i))
@@ -64,7 +66,7 @@ def bulk(conn, n):
 
 
 def lag(conn, rate, seconds):
-    gen, sink = Generator(), KafkaSink(KAFKA, config={"linger.ms": 0})
+    gen, sink = Generator(), KafkaSink(KAFKA, config={**kafka_admin_settings(SECRETS), "linger.ms": 0})
     base, sent = 2_000_000, {}
     interval, next_at = 1.0 / rate, time.monotonic()
     for i in range(int(rate * seconds)):
@@ -94,7 +96,7 @@ def main():
     parser.add_argument("--rate", type=float, default=500, help="events/s for the lag run")
     parser.add_argument("--seconds", type=float, default=30, help="length of the lag run")
     args = parser.parse_args()
-    password = (ROOT / ".cache" / "secrets" / "postgres_sink_password").read_text().strip()
+    password = (SECRETS / "postgres_sink_password").read_text().strip()
     conn = psycopg.connect(host="127.0.0.1", port=15432, dbname="sluice", user="sluice_sink", password=password,
                            autocommit=True)
     with conn.cursor() as cur:

@@ -118,6 +118,14 @@ def validate(data):
     for name, allowed in (('kafka_security_protocol', SECURITY_PROTOCOLS), ('kafka_sasl_mechanism', SASL_MECHANISMS)):
         if out[name] is not None and out[name] not in allowed:
             raise ConfigError('%s must be one of %s' % (name, ', '.join(allowed)))
+    # The Kafka security keys as the Kafka layer reads them (the password file is read only when a client is built):
+    # SASL keys without a SASL protocol, or a key given both as an option and in kafka_config, fail here already.
+    params = {name: value for name, value in out.items() if name.startswith('kafka_')}
+    params['kafka_client_config'] = out['kafka_config']
+    try:
+        kafka_layer_config(params, 'kafka_')
+    except KafkaConfigError as e:
+        raise ConfigError(str(e)) from None
     if out['leader_mode'] not in LEADER_MODES:
         raise ConfigError('leader_mode must be one of %s' % ', '.join(LEADER_MODES))
     if out['default_quarantine'] not in QUARANTINE_POLICIES:

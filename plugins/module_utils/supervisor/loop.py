@@ -27,6 +27,55 @@ ACTIONS_FILE = 'actions.json'
 ACTIONS_KEPT = 50
 
 
+# librdkafka before 2.6.1 sends a wrong SCRAM client-final nonce: Kafka 4 refuses the login as "invalid credentials"
+# (confluentinc/librdkafka#4895; Debian bookworm's python3-confluent-kafka 1.7.0 bundles librdkafka 2.0.2).
+SCRAM_MIN_LIBRDKAFKA = (2, 6, 1)
+
+
+def _version_tuple(text):
+    parts = []
+    for part in str(text).split('-')[0].split('.'):
+        digits = ''.join(ch for ch in part if ch.isdigit())
+        parts.append(int(digits or 0))
+    return tuple(parts)
+
+
+def kafka_client_versions(module=None):
+    """The confluent-kafka the process runs with: its version, its librdkafka's and where it was imported from
+    (the role's wheel directory, or a distribution package); ``None`` values when it cannot be imported."""
+    if module is None:
+        try:
+            import confluent_kafka as module  # pylint: disable=import-outside-toplevel
+        except ImportError as e:
+            return {'confluent_kafka': None, 'librdkafka': None, 'path': None, 'error': str(e)}
+    return {'confluent_kafka': _version_text(module.version()), 'librdkafka': _version_text(module.libversion()),
+            'path': os.path.dirname(getattr(module, '__file__', None) or '') or None}
+
+
+def _version_text(value):
+    """confluent-kafka 1.x returns ``(text, int)`` from ``version()``, 2.x the text alone; ``libversion()`` a tuple."""
+    return str(value[0] if isinstance(value, (tuple, list)) else value)
+
+
+def log_kafka_client(log, config, module=None):
+    """Log (event ``kafka_client``) which confluent-kafka and librdkafka run and how the client logs in, and warn
+    (``kafka_client_too_old``) when that librdkafka cannot log in with SCRAM. Returns the versions."""
+    versions = kafka_client_versions(module)
+    mechanism = config.get('kafka_sasl_mechanism') or (config.get('kafka_config') or {}).get('sasl.mechanism')
+    protocol = config.get('kafka_security_protocol') or (config.get('kafka_config') or {}).get('security.protocol')
+    log('kafka_client', confluent_kafka=versions['confluent_kafka'], librdkafka=versions['librdkafka'],
+        path=versions['path'], security_protocol=protocol or 'PLAINTEXT', sasl_mechanism=mechanism,
+        **({'error': versions['error']} if 'error' in versions else {}))
+    if (versions['librdkafka'] and str(mechanism or '').upper().startswith('SCRAM')
+            and str(protocol or '').upper().startswith('SASL')
+            and _version_tuple(versions['librdkafka']) < SCRAM_MIN_LIBRDKAFKA):
+        minimum = '.'.join(map(str, SCRAM_MIN_LIBRDKAFKA))
+        log('kafka_client_too_old', librdkafka=versions['librdkafka'],
+            message='librdkafka before %s cannot log in to Kafka 4 with SCRAM (confluentinc/librdkafka#4895): '
+                    'run the confluent-kafka wheel the supervisor role installs' % minimum)
+    return versions
+
+
 def json_logger(stream=None):
     stream = stream or sys.stdout
 

@@ -5,7 +5,7 @@ import pathlib
 import pytest
 import yaml
 
-from tests.support.templating import role_env
+from tests.support.templating import role_env, role_vars
 
 ROOT = pathlib.Path(__file__).resolve().parents[3]
 ROLE = ROOT / "roles" / "kafka_connect"
@@ -20,14 +20,13 @@ def pins():
 
 def render(template, **overrides):
     env = role_env(ROLE / "templates")
-    values = {k: v for k, v in DEFAULTS.items() if "{{" not in str(v)}
-    values.update(ansible_managed="managed by Ansible", inventory_hostname="connect-1",
+    values = dict(ansible_managed="managed by Ansible", inventory_hostname="connect-1",
                   kafka_connect_libs_dir="/opt/kafka/releases/2.13-4.3.0/libs",
                   kafka_connect_otel_service_name="sluice-connect", ansible_default_ipv4={"address": "10.0.0.5"},
                   __kafka_connect_classpath="/opt/kafka/releases/2.13-4.3.0/libs/connect-runtime-4.3.0.jar:"
                                             "/var/cache/sluice/connect-basic-auth-extension-4.3.0.jar")
     values.update(overrides)
-    return env.get_template(template).render(values)
+    return env.get_template(template).render(role_vars(ROLE, strict=False, **values))
 
 
 def props(text):

@@ -46,3 +46,27 @@ def test_users_file_is_private_and_never_logged():
     users = tasks["Write the REST API's users"]
     assert users["no_log"] is True and users["ansible.builtin.copy"]["mode"] == "0600"
     assert users["ansible.builtin.copy"]["owner"] == "{{ kafka_connect_user }}"
+
+
+def test_worker_and_its_clients_log_in_to_kafka_with_scram_over_tls_by_reference():
+    worker = props(render("connect-distributed.properties.j2", sluice_kafka_connect_password="k-secret", **REST))
+    for prefix in ("", "producer.", "consumer.", "admin."):
+        assert worker[prefix + "security.protocol"] == "SASL_SSL"
+        assert worker[prefix + "sasl.mechanism"] == "SCRAM-SHA-512"
+        assert worker[prefix + "sasl.jaas.config"] == (
+            'org.apache.kafka.common.security.scram.ScramLoginModule required username="connect" '
+            'password="${dir:/etc/kafka-connect/secrets:kafka_password}";')
+        assert worker[prefix + "ssl.truststore.location"] == "/etc/ssl/sluice/ca.crt"
+    assert "k-secret" not in render("connect-distributed.properties.j2", sluice_kafka_connect_password="k-secret", **REST)
+
+
+def test_plaintext_worker_has_no_kafka_security_settings():
+    worker = props(render("connect-distributed.properties.j2", kafka_connect_kafka_security_protocol="PLAINTEXT", **REST))
+    assert not [k for k in worker if "security.protocol" in k or "sasl." in k or "ssl.truststore" in k]
+
+
+def test_kafka_password_file_is_private_never_logged_and_restarts_the_workers():
+    tasks = {t["name"]: t for t in yaml.safe_load((ROLE / "tasks" / "configure.yml").read_text())}
+    task = tasks["Write the workers' Kafka password"]
+    assert task["no_log"] is True and task["ansible.builtin.copy"]["mode"] == "0600"
+    assert task["notify"] == "Restart kafka-connect"
