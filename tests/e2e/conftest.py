@@ -14,6 +14,8 @@ import psycopg
 import pytest
 import requests
 
+from tests.support.kafka_login import kafka_admin_settings
+
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 SECRETS = pathlib.Path(os.environ.get("SLUICE_SECRETS_DIR") or ROOT / ".cache" / "secrets")
 CA_FILE = SECRETS / "pki" / "ca.crt"   # the scenario's internal CA (role pki)
@@ -33,6 +35,29 @@ def pg_session(port, **settings):
         "host": "127.0.0.1", "port": port, "dbname": "sluice", "user": "sluice_sink",
         "password": secret("postgres_sink_password"), "sslmode": "verify-full", "sslrootcert": str(CA_FILE),
         "autocommit": True, "connect_timeout": 5, "prepare_threshold": None, **settings})
+
+
+def kafka_module_login():
+    """The Kafka login options of the sluice.cdc Kafka modules (kafka_topic; pipeline_status with a kafka_ prefix):
+    the Sluice admin over SASL_SSL, brokers verified against the scenario's CA, as the inventories'
+    sluice_kafka_admin_login."""
+    conf = kafka_admin_settings(SECRETS)
+    return {"security_protocol": conf["security.protocol"], "sasl_mechanism": conf["sasl.mechanism"],
+            "sasl_username": conf["sasl.username"], "sasl_password": conf["sasl.password"],
+            "ssl_ca_file": conf["ssl.ca.location"]}
+
+
+def kafka_client(bootstrap, **settings):
+    """librdkafka settings for a test's producer, consumer or admin client: the scenario's Kafka at ``bootstrap`` as
+    the Sluice admin (tests/support/kafka_login.py), plus ``settings`` (dotted keys: pass a dict with **)."""
+    return {"bootstrap.servers": bootstrap, **kafka_admin_settings(SECRETS), **settings}
+
+
+def kafka_cli_login():
+    """The same login as command-line flags of sluice-dlq / sluice-status (the password by file, never on argv)."""
+    return ["--kafka-security-protocol", "SASL_SSL", "--kafka-sasl-mechanism", "SCRAM-SHA-512",
+            "--kafka-sasl-username", kafka_admin_settings(SECRETS)["sasl.username"],
+            "--kafka-sasl-password-file", str(SECRETS / "kafka_admin_password"), "--kafka-ssl-ca-file", str(CA_FILE)]
 
 
 def connect_login():

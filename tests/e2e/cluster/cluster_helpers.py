@@ -13,7 +13,7 @@ import requests
 from confluent_kafka import Consumer, ConsumerGroupTopicPartitions, TopicPartition
 from confluent_kafka.admin import AdminClient, OffsetSpec
 
-from conftest import connect_api, pg_session
+from conftest import connect_api, kafka_client, pg_session
 from tests.e2e.pipeline.helpers import expected_rows, table_rows
 from tests.support.cdcgen import Generator, KafkaSink, workload
 
@@ -171,8 +171,8 @@ class Watcher(threading.Thread):
 # --- Kafka offsets: "caught up" -----------------------------------------------------------------------------------
 class Offsets:
     def __init__(self):
-        self.admin = AdminClient({"bootstrap.servers": BOOTSTRAP})
-        self.consumer = Consumer({"bootstrap.servers": BOOTSTRAP, "group.id": "sluice-e2e-cluster-offsets",
+        self.admin = AdminClient(kafka_client(BOOTSTRAP))
+        self.consumer = Consumer({**kafka_client(BOOTSTRAP), "group.id": "sluice-e2e-cluster-offsets",
                                   "enable.auto.commit": False})
         meta = self.admin.list_topics(timeout=10)
         self.partitions = [TopicPartition(t, p) for t in TOPICS for p in sorted(meta.topics[t].partitions)]
@@ -183,7 +183,7 @@ class Offsets:
         deadline = time.monotonic() + timeout
         while True:
             try:
-                admin = AdminClient({"bootstrap.servers": BOOTSTRAP})
+                admin = AdminClient(kafka_client(BOOTSTRAP))
                 futures = admin.list_offsets({tp: OffsetSpec.latest() for tp in self.partitions},
                                              request_timeout=10)
                 return {(tp.topic, tp.partition): f.result(timeout=15).offset for tp, f in futures.items()}
@@ -196,7 +196,7 @@ class Offsets:
         """{(topic, partition): offset} the sink has committed (it commits only what it has written); None when
         they cannot be read just now. A fresh admin client each time: after a broker was killed, a long-lived one
         kept failing to find the group coordinator here although the group had one."""
-        admin = AdminClient({"bootstrap.servers": BOOTSTRAP})
+        admin = AdminClient(kafka_client(BOOTSTRAP))
         try:
             futures = admin.list_consumer_group_offsets([ConsumerGroupTopicPartitions(SINK_GROUP)],
                                                         request_timeout=10)
@@ -226,7 +226,7 @@ class Load(threading.Thread):
     def __init__(self, seed):
         super().__init__(daemon=True)
         self.gen = Generator()
-        self.sink = KafkaSink(BOOTSTRAP, config={"message.timeout.ms": 600000})
+        self.sink = KafkaSink(BOOTSTRAP, config=kafka_client(BOOTSTRAP, **{"message.timeout.ms": 600000}))
         self.seed = seed
         self.stopping = threading.Event()
         self.summary = None

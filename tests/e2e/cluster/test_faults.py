@@ -20,7 +20,7 @@ import zlib
 import pytest
 from confluent_kafka import Consumer, Producer, TopicPartition
 
-from conftest import ROOT
+from conftest import ROOT, kafka_cli_login, kafka_client
 from tests.support.cdcgen import Generator
 from cluster_helpers import (BOOTSTRAP, DLQ_TOPIC, PG_CONTAINER, PG_SERVICE, SAMPLE_TABLES, WORKERS,
                              Load, Offsets, Watcher, compare, container_ip, log, pg_connect, psql_admin, sh,
@@ -143,7 +143,7 @@ def dlq_end(offsets):
 
 
 def read_dlq(since, expected, timeout=120):
-    consumer = Consumer({"bootstrap.servers": BOOTSTRAP, "group.id": f"e2e-dlq-{uuid.uuid4()}",
+    consumer = Consumer({**kafka_client(BOOTSTRAP), "group.id": f"e2e-dlq-{uuid.uuid4()}",
                          "enable.auto.commit": False})
     consumer.assign([TopicPartition(DLQ_TOPIC, p, o) for p, o in since.items()])
     got = []
@@ -170,7 +170,7 @@ def test_g_unreadable_records_go_to_the_dlq_and_nothing_stops(offsets):
     delivered = []
 
     def inject():
-        producer = Producer({"bootstrap.servers": BOOTSTRAP, "acks": "all"})
+        producer = Producer({**kafka_client(BOOTSTRAP), "acks": "all"})
         for key, value in poison:
             producer.produce(topic, key=key, value=value,
                              on_delivery=lambda err, msg: delivered.append((err, msg.partition(), msg.offset())))
@@ -310,7 +310,7 @@ BAD_ID = 2_100_000_001
 
 
 def sluice_dlq(*args):
-    cmd = [sys.executable, str(ROOT / "scripts" / "sluice-dlq"), "--bootstrap", BOOTSTRAP, "--dlq-topic", DLQ_TOPIC,
+    cmd = [sys.executable, str(ROOT / "scripts" / "sluice-dlq"), "--bootstrap", BOOTSTRAP, *kafka_cli_login(), "--dlq-topic", DLQ_TOPIC,
            *args]
     return subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, timeout=300, check=False)
 
@@ -330,7 +330,7 @@ def test_f_rejected_record_quarantined_then_replayed(offsets):
         psql_admin(f"ALTER TABLE cdc.customers ADD CONSTRAINT e2e_reject CHECK (id <> {BAD_ID})")
         records = bad_gen.insert("customers", row)
         delivered = []
-        producer = Producer({"bootstrap.servers": BOOTSTRAP, "acks": "all", "partitioner": "murmur2_random"})
+        producer = Producer({**kafka_client(BOOTSTRAP), "acks": "all", "partitioner": "murmur2_random"})
         for r in records:
             producer.produce(r.topic, key=r.key, value=r.value,
                              on_delivery=lambda err, msg: delivered.append((err, msg.partition(), msg.offset())))

@@ -8,7 +8,7 @@ import pytest
 from confluent_kafka import Consumer, Producer
 from confluent_kafka.admin import AdminClient
 
-from conftest import docker_exec, run_module, run_playbook
+from conftest import docker_exec, kafka_client, kafka_module_login, run_module, run_playbook
 
 CONTROLLERS = ["sluice-kc-1", "sluice-kc-2", "sluice-kc-3"]
 BROKERS = ["sluice-kb-1", "sluice-kb-2", "sluice-kb-3"]
@@ -19,7 +19,7 @@ TOPIC = "sluice-e2e-keyed"
 
 @pytest.fixture(scope="module")
 def admin():
-    return AdminClient({"bootstrap.servers": BOOTSTRAP})
+    return AdminClient(kafka_client(BOOTSTRAP))
 
 
 def cluster_id_on_disk(node):
@@ -33,7 +33,7 @@ def topic_partitions(admin, topic):
 
 
 def produce(count, prefix):
-    producer = Producer({"bootstrap.servers": BOOTSTRAP, "acks": "all", "enable.idempotence": True,
+    producer = Producer({**kafka_client(BOOTSTRAP), "acks": "all", "enable.idempotence": True,
                          "linger.ms": 20})
     sent = {f"{prefix}-{i}": f'{{"n": {i}, "prefix": "{prefix}"}}' for i in range(count)}
     errors = []
@@ -46,7 +46,7 @@ def produce(count, prefix):
 
 
 def consume_all(expected, timeout=90):
-    consumer = Consumer({"bootstrap.servers": BOOTSTRAP, "group.id": f"e2e-{uuid.uuid4()}",
+    consumer = Consumer({**kafka_client(BOOTSTRAP), "group.id": f"e2e-{uuid.uuid4()}",
                          "auto.offset.reset": "earliest", "enable.auto.commit": False})
     consumer.subscribe([TOPIC])
     got, partition_of = {}, {}
@@ -66,6 +66,7 @@ def consume_all(expected, timeout=90):
 def quorum(command):
     return docker_exec("sluice-kb-1", "java", "-cp", "/opt/kafka/releases/2.13-4.3.0/libs/*",
                        "org.apache.kafka.tools.MetadataQuorumCommand", "--bootstrap-server", "sluice-kb-1:9092",
+                       "--command-config", "/etc/kafka/admin-client.properties",
                        "describe", command).stdout
 
 
@@ -86,7 +87,7 @@ def test_three_dedicated_controllers_and_three_brokers(admin):
 
 def test_kafka_topic_creates_topic_with_3_partitions_rf3(admin):
     args = {"name": TOPIC, "partitions": 3, "replication_factor": 3, "configs": {"retention.ms": 86400000},
-            "bootstrap_servers": BOOTSTRAP}
+            "bootstrap_servers": BOOTSTRAP, **kafka_module_login()}
     first = run_module("sluice.cdc.kafka_topic", args)
     assert first.get("failed") is not True, first
     partitions = topic_partitions(admin, TOPIC)
@@ -98,7 +99,7 @@ def test_kafka_topic_creates_topic_with_3_partitions_rf3(admin):
 
 def test_kafka_topic_check_mode_reports_and_changes_nothing(admin):
     args = {"name": TOPIC, "partitions": 6, "replication_factor": 3, "configs": {"retention.ms": 3600000},
-            "bootstrap_servers": BOOTSTRAP}
+            "bootstrap_servers": BOOTSTRAP, **kafka_module_login()}
     result = run_module("sluice.cdc.kafka_topic", args, check=True, diff=True)
     assert result["changed"] is True
     actions = {step["action"]: step for step in result["plan"]}
@@ -113,7 +114,7 @@ def test_kafka_topic_check_mode_reports_and_changes_nothing(admin):
 
 
 def test_kafka_topic_refuses_to_reduce_partitions(admin):
-    result = run_module("sluice.cdc.kafka_topic", {"name": TOPIC, "partitions": 2, "bootstrap_servers": BOOTSTRAP})
+    result = run_module("sluice.cdc.kafka_topic", {"name": TOPIC, "partitions": 2, "bootstrap_servers": BOOTSTRAP, **kafka_module_login()})
     assert result.get("failed") is True
     assert "reduce" in result["msg"] and TOPIC in result["msg"]
     assert len(topic_partitions(admin, TOPIC)) == 3
@@ -165,7 +166,7 @@ def test_one_controller_down_the_quorum_carries_on(admin):
         new_leader = int(quorum("--status").split("LeaderId:", 1)[1].split()[0])
         assert new_leader in (1, 2, 3) and new_leader != leader, f"no new quorum leader after stopping {victim}"
         args = {"name": f"sluice-e2e-quorum-{uuid.uuid4().hex[:8]}", "partitions": 3, "replication_factor": 3,
-                "configs": {}, "bootstrap_servers": BOOTSTRAP}
+                "configs": {}, "bootstrap_servers": BOOTSTRAP, **kafka_module_login()}
         created = run_module("sluice.cdc.kafka_topic", args)  # a metadata change needs the quorum
         assert created.get("failed") is not True and created["changed"] is True, created
         sent = produce(500, "ctl-down")

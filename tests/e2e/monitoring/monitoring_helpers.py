@@ -8,7 +8,7 @@ import time
 
 import requests
 
-from conftest import ROOT, connect_api, docker_exec, pg_session
+from conftest import ROOT, connect_api, docker_exec, kafka_client, pg_session
 from tests.support.cdcgen import Generator, Heartbeat, KafkaSink, workload
 
 _spec = importlib.util.spec_from_file_location("pipeline_helpers", ROOT / "tests" / "e2e" / "pipeline" / "helpers.py")
@@ -79,7 +79,7 @@ class Pulse(threading.Thread):
         self.interval, self.rate = interval, 0
         self.gen = Generator()
         self.heartbeat = Heartbeat(self.gen)
-        self.sink = KafkaSink(KAFKA)
+        self.sink = KafkaSink(KAFKA, config=kafka_client(KAFKA))
         self.stopped = threading.Event()
         self.events = 0
         self.idle = True  # no workload call in progress: the generator's state has all been sent
@@ -125,7 +125,7 @@ def replicate_intended_state(count=400, seed=4711):
         for name in RECONCILE_TABLES:
             rows(conn, f"TRUNCATE cdc.{name}")
     gen = Generator()
-    workload(count, seed=seed, generator=gen, sink=KafkaSink(KAFKA), progress=None)
+    workload(count, seed=seed, generator=gen, sink=KafkaSink(KAFKA, config=kafka_client(KAFKA)), progress=None)
     with pg_connect() as conn:
         wait_until_replicated(conn, gen, list(RECONCILE_TABLES), timeout=180)
     set_source()

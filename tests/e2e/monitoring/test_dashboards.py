@@ -32,6 +32,8 @@ import time
 import pytest
 import requests
 
+from conftest import kafka_client
+
 ROOT = pathlib.Path(__file__).resolve().parents[3]
 DASHBOARDS = sorted((ROOT / "roles" / "grafana" / "files" / "dashboards").glob("*.json"))
 PROMETHEUS = os.environ.get("SLUICE_PROMETHEUS_URL", "http://127.0.0.1:19590").rstrip("/")
@@ -95,7 +97,7 @@ class Heartbeats(threading.Thread):
         super().__init__(daemon=True, name="dashboards-heartbeat")
         from tests.support.cdcgen import Generator, Heartbeat, KafkaSink
         self.heartbeat = Heartbeat(Generator())
-        self.sink = KafkaSink(bootstrap)
+        self.sink = KafkaSink(bootstrap, config=kafka_client(bootstrap))
         self.stopped = threading.Event()
         self.error = None
 

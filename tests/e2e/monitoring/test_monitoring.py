@@ -9,7 +9,7 @@ import time
 import pytest
 import requests
 
-from conftest import connect_login, docker_exec, run_module
+from conftest import connect_login, docker_exec, kafka_client, run_module
 from monitoring_helpers import (CONNECT, KAFKA, PG_CONTAINER, PROMETHEUS, SINK, Pulse, alerts, connect_status,
                                 notifications, pg_connect, psql_admin, query, rows, wait_for, wait_until_replicated)
 from tests.support.cdcgen import Generator, KafkaSink
@@ -195,7 +195,7 @@ def test_without_a_supervisor_a_rejected_row_fails_the_task_and_alerts(pulse, pg
     quarantined instead: tests/e2e/pipeline/test_supervisor.py, tests/e2e/cluster.)"""
     since = time.time()
     gen = Generator()
-    sink = KafkaSink(KAFKA)
+    sink = KafkaSink(KAFKA, config=kafka_client(KAFKA))
     row = {"id": 9_000_001, "email": "reject@example.com", "full_name": "Reject", "is_active": True}
     stopped = docker_exec(CONNECT_CONTAINER, "systemctl", "stop", "sluice-supervisor")
     assert stopped.returncode == 0, stopped.stderr

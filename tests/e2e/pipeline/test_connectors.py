@@ -3,7 +3,7 @@ import json
 
 from confluent_kafka import Consumer
 
-from conftest import connect_api, connect_login, run_module, run_playbook
+from conftest import connect_api, connect_login, kafka_client, run_module, run_playbook
 from helpers import CONNECT, KAFKA, SINK, SOURCE, connect_status, sink_password
 
 
@@ -51,7 +51,7 @@ def test_no_secret_in_connector_configs_nor_in_the_config_topic():
     sink = connect_api().get(f"{CONNECT}/connectors/{SINK}/config", timeout=10).json()
     assert sink["connection.password"].startswith("${dir:/etc/kafka-connect/secrets:")
 
-    consumer = Consumer({"bootstrap.servers": KAFKA, "group.id": "e2e-config-topic-scan",
+    consumer = Consumer({**kafka_client(KAFKA), "group.id": "e2e-config-topic-scan",
                          "auto.offset.reset": "earliest", "enable.auto.commit": False})
     consumer.subscribe(["sluice-connect-configs"])
     seen = []

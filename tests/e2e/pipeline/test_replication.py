@@ -12,7 +12,7 @@ import uuid
 import pytest
 from confluent_kafka import Consumer, TopicPartition
 
-from conftest import connect_api, connect_login, docker_exec, run_module
+from conftest import connect_api, connect_login, docker_exec, kafka_client, run_module
 from helpers import (CONNECT, KAFKA, SINK, connect_status, pg, rows, supervisor_stopped,  # noqa: F401 (fixtures)
                      table_rows, wait_for, wait_until_replicated)
 from tests.support.cdcgen import Generator, KafkaSink, PreciseDateTime, PreciseTime, workload
@@ -30,7 +30,7 @@ def gen(pg):  # noqa: F811
 
 @pytest.fixture(scope="module")
 def sink():
-    return KafkaSink(KAFKA)
+    return KafkaSink(KAFKA, config=kafka_client(KAFKA))
 
 
 def send(sink, records):
@@ -192,7 +192,7 @@ def test_failed_task_is_restarted_and_catches_up(pg, gen, sink, supervisor_stopp
 
 
 def test_tombstones_are_in_the_topic():
-    consumer = Consumer({"bootstrap.servers": KAFKA, "group.id": "e2e-tombstones", "enable.auto.commit": False})
+    consumer = Consumer({**kafka_client(KAFKA), "group.id": "e2e-tombstones", "enable.auto.commit": False})
     topic = "sluice.sluice_demo.dbo.customers"
     parts = consumer.list_topics(topic, timeout=10).topics[topic].partitions
     consumer.assign([TopicPartition(topic, p, 0) for p in parts])

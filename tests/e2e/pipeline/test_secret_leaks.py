@@ -1,4 +1,4 @@
-"""No secret the inventory generated (.cache/secrets: the sink, SQL Server and Connect REST passwords) shows up where
+"""No secret the inventory generated (.cache/secrets: the sink, SQL Server, Connect REST and Kafka SCRAM passwords) shows up where
 it should not: -vvv Ansible output of a real converge, process lists, journals and service logs, connector configs,
 the Connect config topic, REST answers, or any file on the hosts except the service-owned 0600 secret files."""
 import shlex
@@ -6,7 +6,7 @@ import shlex
 import pytest
 from confluent_kafka import Consumer, TopicPartition
 
-from conftest import SECRETS, connect_api, docker_exec, run_playbook
+from conftest import SECRETS, connect_api, docker_exec, kafka_client, run_playbook
 from helpers import CONNECT, KAFKA
 
 CONTAINERS = ["sluice-kafka", "sluice-connect", "sluice-pg"]
@@ -15,7 +15,8 @@ CONTAINERS = ["sluice-kafka", "sluice-connect", "sluice-pg"]
 @pytest.fixture(scope="module")
 def secrets():
     values = {p.name: p.read_text().strip() for p in SECRETS.iterdir() if p.is_file()}
-    assert {"postgres_sink_password", "connect_rest_password"} <= set(values), sorted(values)
+    assert {"postgres_sink_password", "connect_rest_password", "kafka_admin_password", "kafka_connect_password",
+            "kafka_supervisor_password"} <= set(values), sorted(values)
     assert all(len(v) >= 16 for v in values.values())   # long enough never to occur by chance
     return values
 
@@ -52,7 +53,7 @@ def test_not_in_connector_configs_rest_answers_or_the_config_topic(secrets):
         for path in (f"/connectors/{name}/config", f"/connectors/{name}/tasks", f"/connectors/{name}/offsets"):
             assert leaked(api.get(CONNECT + path, timeout=10).text, secrets) == [], path
     topic = "sluice-connect-configs"
-    consumer = Consumer({"bootstrap.servers": KAFKA, "group.id": "e2e-leaks", "enable.auto.commit": False})
+    consumer = Consumer({**kafka_client(KAFKA), "group.id": "e2e-leaks", "enable.auto.commit": False})
     try:
         consumer.assign([TopicPartition(topic, 0, 0)])
         records = []
@@ -77,3 +78,5 @@ def test_on_the_hosts_only_in_0600_files_of_a_service_user(secrets):
     connect_files = {f[2] for f in found["sluice-connect"]}
     assert "/etc/kafka-connect/secrets/postgres_sink_password" in connect_files   # the search does find them
     assert "/etc/kafka-connect/rest-users.properties" in connect_files
+    assert {"/etc/kafka-connect/secrets/kafka_password", "/etc/sluice-supervisor/kafka_password"} <= connect_files
+    assert {"/etc/kafka/server.properties", "/etc/kafka/admin-client.properties"} <= {f[2] for f in found["sluice-kafka"]}

@@ -13,7 +13,7 @@ import time
 import pytest
 from confluent_kafka import Consumer, TopicPartition
 
-from conftest import ROOT, connect_api, docker_exec
+from conftest import ROOT, connect_api, docker_exec, kafka_cli_login, kafka_client
 from helpers import (CONNECT, KAFKA, SINK, connect_status, expected_rows, pg, rows, table_rows,  # noqa: F401
                      wait_for, wait_until_replicated)
 from tests.support.cdcgen import Generator, KafkaSink
@@ -31,7 +31,7 @@ def customer(i, name=None):
 
 def dlq_records(since=None):
     """Every DLQ record as (partition, offset, key, value, headers dict); `since`: {partition: first offset}."""
-    consumer = Consumer({"bootstrap.servers": KAFKA, "group.id": "e2e-supervisor-dlq", "enable.auto.commit": False,
+    consumer = Consumer({**kafka_client(KAFKA), "group.id": "e2e-supervisor-dlq", "enable.auto.commit": False,
                          "enable.partition.eof": True})
     try:
         meta = consumer.list_topics(DLQ, timeout=10).topics[DLQ]
@@ -57,7 +57,7 @@ def dlq_records(since=None):
 
 
 def dlq_ends():
-    consumer = Consumer({"bootstrap.servers": KAFKA, "group.id": "e2e-supervisor-dlq"})
+    consumer = Consumer({**kafka_client(KAFKA), "group.id": "e2e-supervisor-dlq"})
     try:
         meta = consumer.list_topics(DLQ, timeout=10).topics[DLQ]
         return {p: consumer.get_watermark_offsets(TopicPartition(DLQ, p), timeout=10)[1] for p in meta.partitions}
@@ -66,7 +66,7 @@ def dlq_ends():
 
 
 def read_origin(topic, partition, offset):
-    consumer = Consumer({"bootstrap.servers": KAFKA, "group.id": "e2e-supervisor-origin"})
+    consumer = Consumer({**kafka_client(KAFKA), "group.id": "e2e-supervisor-origin"})
     try:
         consumer.assign([TopicPartition(topic, partition, offset)])
         msg = consumer.poll(10)
@@ -77,7 +77,7 @@ def read_origin(topic, partition, offset):
 
 
 def sluice_dlq(*args):
-    cmd = [sys.executable, str(ROOT / "scripts" / "sluice-dlq"), "--bootstrap", KAFKA, "--dlq-topic", DLQ, *args]
+    cmd = [sys.executable, str(ROOT / "scripts" / "sluice-dlq"), "--bootstrap", KAFKA, *kafka_cli_login(), "--dlq-topic", DLQ, *args]
     return subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, timeout=300, check=False)
 
 
@@ -104,7 +104,7 @@ def test_supervisor_is_active_and_exports_metrics():
 
 def test_rejected_record_is_quarantined_exactly_and_replayed(pg):  # noqa: F811
     gen = Generator()
-    sink = KafkaSink(KAFKA)
+    sink = KafkaSink(KAFKA, config=kafka_client(KAFKA))
     rows(pg, f"TRUNCATE cdc.{TABLE}")
     topic = gen.encoder.topic(TABLE)
     for i in range(1, 31):
@@ -178,7 +178,7 @@ def test_task_failed_by_a_postgresql_outage_is_restarted_without_a_person(pg):  
     (this test's own session is kept, so later tests keep theirs): if the sink task fails, the supervisor restarts
     it with back-off and, once logins work again, everything arrives. Prints the recovery time."""
     gen = Generator()
-    sink = KafkaSink(KAFKA)
+    sink = KafkaSink(KAFKA, config=kafka_client(KAFKA))
     rows(pg, "TRUNCATE cdc.orders")
     restarts_before = supervisor_metric("sluice_supervisor_task_restarts_total")
     failed_seen = False
@@ -220,7 +220,7 @@ def test_quarantine_interrupted_after_the_dlq_copy_is_finished_without_a_second_
     from ansible_collections.sluice.cdc.plugins.module_utils.supervisor import dlq as dlqmod
 
     gen = Generator()
-    sink = KafkaSink(KAFKA)
+    sink = KafkaSink(KAFKA, config=kafka_client(KAFKA))
     rows(pg, f"TRUNCATE cdc.{TABLE}")
     topic = gen.encoder.topic(TABLE)
     for i in range(1, 11):
@@ -238,7 +238,7 @@ def test_quarantine_interrupted_after_the_dlq_copy_is_finished_without_a_second_
             sink.send_all(gen.insert(TABLE, customer(i)))
         sink.flush(60)
         delivered = {}
-        producer = Producer({"bootstrap.servers": KAFKA, "acks": "all"})
+        producer = Producer({**kafka_client(KAFKA), "acks": "all"})
         for record in gen.insert(TABLE, customer(bad_id, "y" * 40)):
             producer.produce(record.topic, key=record.key, value=record.value,
                              on_delivery=lambda err, msg: delivered.update(at=(msg.partition(), msg.offset())))

@@ -2,6 +2,7 @@
 in `cdc.customers` and `cdc.sales_customers`, and neither overwrites the other's row of the same key."""
 import datetime as dt
 
+from conftest import kafka_client
 from helpers import KAFKA, pg, rows, wait_for  # noqa: F401 (pg: fixture)
 from tests.support.cdcgen import Generator, KafkaSink
 
@@ -19,7 +20,7 @@ def send(sink, records):
 
 
 def test_same_table_name_in_two_schemas_lands_in_two_tables(pg):  # noqa: F811
-    dbo, sales, sink = Generator(schema="dbo"), Generator(schema="sales"), KafkaSink(KAFKA)
+    dbo, sales, sink = Generator(schema="dbo"), Generator(schema="sales"), KafkaSink(KAFKA, config=kafka_client(KAFKA))
     assert dbo.encoder.topic("customers") != sales.encoder.topic("customers")
     send(sink, dbo.insert("customers", customer("dbo@example.com")))
     send(sink, sales.insert("customers", customer("sales@example.com")))

@@ -128,7 +128,8 @@ def test_format_task_hides_its_arguments_and_config_files_are_not_world_readable
     assert "kafka_scram_arguments" in storage["Format the storage"]["ansible.builtin.command"]["argv"]
     configure = {t["name"]: t for t in yaml.safe_load((ROLE / "tasks" / "configure.yml").read_text())}
     for name in ("Write server.properties", "Write the admin client settings of the role's own commands"):
-        assert configure[name]["ansible.builtin.template"]["mode"] == "0640"
+        assert configure[name]["ansible.builtin.template"]["mode"] == "0600"
+        assert configure[name]["ansible.builtin.template"]["owner"] == "{{ kafka_user }}"
 
 
 @pytest.mark.parametrize("jmx", [True, False])
