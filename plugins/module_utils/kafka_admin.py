@@ -29,8 +29,14 @@ try:
         ConfigEntry,
         ConfigResource,
         ConfigSource,
+        AclBinding,
+        AclBindingFilter,
+        AclOperation,
+        AclPermissionType,
         NewPartitions,
         NewTopic,
+        ResourcePatternType,
+        ResourceType,
     )
 except ImportError:
     HAS_CONFLUENT_KAFKA = False
@@ -68,8 +74,8 @@ def _source_value(source):
     return getattr(source, 'value', source)
 
 
-class TopicAdmin:
-    """Reads and changes one topic at a time through an ``AdminClient``."""
+class _Admin:
+    """An ``AdminClient`` built from the connection options, and the error texts of its failures."""
 
     def __init__(self, bootstrap_servers, client_config=None, timeout=30, client_factory=None):
         self.timeout = timeout
@@ -114,7 +120,10 @@ class TopicAdmin:
             raise KafkaAdminError('timed out after %ss %s topic %s%s'
                                   % (self.timeout, doing, topic, self._client_log())) from None
 
-    # -- reading --------------------------------------------------------------------------------
+
+
+class TopicAdmin(_Admin):
+    """Reads and changes one topic at a time."""
 
     def _describe_partitions(self, name):
         """Return ``{partitions, replication_factor, ready}`` or ``None`` if the topic does not exist.
@@ -221,6 +230,63 @@ class TopicAdmin:
         if kind == 'delete':
             return self.delete_topic(name)
         raise KafkaAdminError('unknown plan action %r for topic %s' % (kind, name))
+
+
+# -- ACLs ---------------------------------------------------------------------------------------
+
+# Kafka's name of the one cluster resource.
+CLUSTER_RESOURCE = 'kafka-cluster'
+
+
+class AclAdmin(_Admin):
+    """Reads, creates and deletes the ACL bindings of one principal. A binding is a plain dict (``resource_type``,
+    ``resource_name``, ``pattern_type``, ``operation``, ``permission``, ``host``; lower-case values as in the
+    ``kafka_acl`` module) so that the module's plan never touches confluent-kafka types."""
+
+    @staticmethod
+    def _binding(acl, principal, cls=None):
+        # librdkafka calls Kafka's CLUSTER resource type (4) BROKER.
+        kind = 'BROKER' if acl['resource_type'] == 'cluster' else acl['resource_type'].upper()
+        return (cls or AclBinding)(
+            ResourceType[kind], acl['resource_name'],
+            ResourcePatternType[acl['pattern_type'].upper()], principal, acl['host'],
+            AclOperation[acl['operation'].upper()], AclPermissionType[acl['permission'].upper()])
+
+    @staticmethod
+    def _plain(binding):
+        kind = binding.restype.name.lower()
+        return {'resource_type': 'cluster' if kind == 'broker' else kind, 'resource_name': binding.name,
+                'pattern_type': binding.resource_pattern_type.name.lower(), 'operation': binding.operation.name.lower(),
+                'permission': binding.permission_type.name.lower(), 'host': binding.host}
+
+    def _wait_acl(self, future, doing, principal):
+        try:
+            return future.result(timeout=self.timeout + FUTURE_GRACE)
+        except KafkaException as e:
+            raise KafkaAdminError('failed %s the ACLs of %s: %s' % (doing, principal, self._error_text(e))) from None
+        except concurrent.futures.TimeoutError:
+            raise KafkaAdminError('timed out after %ss %s the ACLs of %s%s'
+                                  % (self.timeout, doing, principal, self._client_log())) from None
+
+    def describe(self, principal):
+        """Every ACL binding of ``principal`` (any resource, pattern, operation, host)."""
+        flt = AclBindingFilter(ResourceType.ANY, None, ResourcePatternType.ANY, principal, None,
+                               AclOperation.ANY, AclPermissionType.ANY)
+        future = self.client.describe_acls(flt, request_timeout=self.timeout)
+        return [self._plain(b) for b in self._wait_acl(future, 'describing', principal) or []]
+
+    def create(self, principal, acls):
+        if acls:
+            futures = self.client.create_acls([self._binding(a, principal) for a in acls], request_timeout=self.timeout)
+            for future in futures.values():
+                self._wait_acl(future, 'creating', principal)
+
+    def delete(self, principal, acls):
+        if acls:
+            filters = [self._binding(a, principal, AclBindingFilter) for a in acls]
+            futures = self.client.delete_acls(filters, request_timeout=self.timeout)
+            for future in futures.values():
+                self._wait_acl(future, 'deleting', principal)
 
 
 # -- records ------------------------------------------------------------------------------------

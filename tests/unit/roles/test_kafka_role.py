@@ -21,6 +21,9 @@ def render(template, **overrides):
     values = dict(ansible_managed="managed by Ansible", inventory_hostname="b1", sluice_kafka_admin_password="s3cret",
                   kafka_libs_dir="/opt/kafka/releases/2.13-4.3.0/libs", kafka_replication_factor=3, kafka_min_isr=2,
                   kafka_jmx_exporter_jar="/var/cache/sluice/agent.jar", **overrides)
+    if "kafka_node" in overrides:  # the facts tasks/validate.yml sets
+        nodes = values.get("kafka_controllers", []) + [values["kafka_node"]]
+        values.setdefault("kafka_cluster_nodes", [n for i, n in enumerate(nodes) if n not in nodes[:i]])
     return env.get_template(template).render(role_vars(ROLE, strict=False, **values))
 
 
@@ -97,7 +100,8 @@ def test_by_default_every_listener_is_tls_with_scram_and_the_controller_is_mutua
 
 def test_plaintext_everywhere_writes_no_tls_or_sasl_settings():
     p = props(render("server.properties.j2", kafka_node=COMBINED[0], kafka_controllers=COMBINED,
-                     kafka_listener_protocol="PLAINTEXT", kafka_controller_protocol="PLAINTEXT"))
+                     kafka_listener_protocol="PLAINTEXT", kafka_controller_protocol="PLAINTEXT",
+                     kafka_authorizer_enabled=False))
     assert p["listener.security.protocol.map"] == "INTERNAL:PLAINTEXT,CONTROLLER:PLAINTEXT"
     assert not [k for k in p if k.startswith(("ssl.", "sasl.", "listener.name."))]
 
@@ -148,3 +152,20 @@ def test_jmx_rules_and_log_config_are_valid_yaml():
     assert any("UnderReplicatedPartitions" in r["pattern"] or "(\\w+)" in r["pattern"] for r in rules["rules"])
     log = yaml.safe_load(render("log4j2.yaml.j2"))
     assert log["Configuration"]["Appenders"]["RollingFile"]["fileName"] == "/var/log/kafka/server.log"
+
+
+def test_acls_by_default_with_the_admin_and_every_node_certificate_as_super_users():
+    p = props(render("server.properties.j2", kafka_node=NODES[3], kafka_controllers=NODES[:3]))
+    assert p["authorizer.class.name"] == "org.apache.kafka.metadata.authorizer.StandardAuthorizer"
+    assert p["allow.everyone.if.no.acl.found"] == "false"
+    assert p["super.users"] == "User:admin;User:CN=c1;User:CN=c2;User:CN=c3;User:CN=b1"
+
+
+def test_further_super_users_and_acls_off():
+    p = props(render("server.properties.j2", kafka_node=NODES[3], kafka_controllers=NODES[:3],
+                     kafka_super_users=["User:ops", "User:admin"]))
+    assert p["super.users"].split(";") == ["User:admin", "User:CN=c1", "User:CN=c2", "User:CN=c3", "User:CN=b1",
+                                           "User:ops"]
+    p = props(render("server.properties.j2", kafka_node=NODES[3], kafka_controllers=NODES[:3],
+                     kafka_authorizer_enabled=False))
+    assert "authorizer.class.name" not in p and "super.users" not in p
