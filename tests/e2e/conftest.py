@@ -61,8 +61,8 @@ def kafka_cli_login():
 
 
 def connect_login():
-    """The Connect REST API's basic-auth options for the sluice.cdc.connect modules."""
-    return {"url_username": CONNECT_USER, "url_password": secret("connect_rest_password")}
+    """The Connect REST API's options for the sluice.cdc.connect modules: basic auth, HTTPS verified by the CA."""
+    return {"url_username": CONNECT_USER, "url_password": secret("connect_rest_password"), "ca_path": str(CA_FILE)}
 
 
 @functools.lru_cache(maxsize=None)
@@ -70,6 +70,8 @@ def connect_api():
     """An HTTP session that authenticates to the Connect REST API as the scenario's user."""
     session = requests.Session()
     session.auth = (CONNECT_USER, secret("connect_rest_password"))
+    session.verify = str(CA_FILE)   # HTTPS from the internal CA
+    session.trust_env = False        # else $REQUESTS_CA_BUNDLE replaces session.verify (psf/requests#3829)
     return session
 
 

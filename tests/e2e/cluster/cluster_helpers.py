@@ -19,7 +19,7 @@ from tests.support.cdcgen import Generator, KafkaSink, workload
 
 KAFKA_NODES = ["sluice-cl-kafka-1", "sluice-cl-kafka-2", "sluice-cl-kafka-3"]
 BOOTSTRAP = "127.0.0.1:19391,127.0.0.1:19392,127.0.0.1:19393"
-WORKERS = {"sluice-cl-connect-1": "http://127.0.0.1:18281", "sluice-cl-connect-2": "http://127.0.0.1:18282"}
+WORKERS = {"sluice-cl-connect-1": "https://127.0.0.1:18281", "sluice-cl-connect-2": "https://127.0.0.1:18282"}
 PG_CONTAINER = "sluice-cl-pg"
 PG_SERVICE = "postgresql@15-main"
 SINK = "sluice-postgres-sink"

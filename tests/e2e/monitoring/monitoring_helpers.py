@@ -17,7 +17,7 @@ _spec.loader.exec_module(pipeline)
 wait_for, rows, wait_until_replicated = pipeline.wait_for, pipeline.rows, pipeline.wait_until_replicated
 
 KAFKA = "127.0.0.1:19292"
-CONNECT = "http://127.0.0.1:18183"
+CONNECT = "https://127.0.0.1:18183"
 PG_PORT = 15532
 PROMETHEUS = "http://127.0.0.1:19590"
 ALERTMANAGER = "http://127.0.0.1:19593"

@@ -7,7 +7,7 @@ import pytest
 from conftest import connect_api, docker_exec, pg_session, secret
 
 KAFKA = "127.0.0.1:19192"
-CONNECT = "http://127.0.0.1:18083"
+CONNECT = "https://127.0.0.1:18083"
 SINK = "sluice-postgres-sink"
 SOURCE = "sluice-sqlserver-source"
 

@@ -1,4 +1,4 @@
-"""The Connect REST API locked down (role kafka_connect): basic authentication on every request, FileStream
+"""The Connect REST API locked down (role kafka_connect): HTTPS from the internal CA, basic authentication on every request, FileStream
 connectors not loadable, client overrides limited to an allowlist, the API not on every interface — and the
 disclosure that an open API allowed (a FileStream validate resolving ${dir:…} to the sink password) closed."""
 import json
@@ -6,7 +6,7 @@ import json
 import pytest
 import requests
 
-from conftest import connect_api, docker_exec, secret
+from conftest import CA_FILE, connect_api, docker_exec, secret
 from helpers import CONNECT, SINK, sink_password
 
 FILESTREAM = "org.apache.kafka.connect.file.FileStreamSinkConnector"
@@ -29,7 +29,7 @@ def validate(plugin, config, session):
 def test_unauthenticated_and_wrong_password_requests_are_refused(method, path):
     body = {"connector.class": FILESTREAM, "file": SECRET_REF, "topics": "x"} if "validate" in path else None
     for auth in (None, ("sluice", "not-the-password"), ("nobody", secret("connect_rest_password"))):
-        answer = requests.request(method, CONNECT + path, json=body, auth=auth, timeout=10)
+        answer = requests.request(method, CONNECT + path, json=body, auth=auth, timeout=10, verify=str(CA_FILE))
         assert answer.status_code == 401, (auth and auth[0], answer.status_code, answer.text[:200])
         assert sink_password() not in answer.text
     # The sink was neither paused nor deleted by any of them.
@@ -81,3 +81,22 @@ def test_the_api_listens_on_the_worker_address_only():
              if len(line.split()) > 3 and line.split()[1].endswith(":" + port) and line.split()[3] == "0A"]
     assert local, "nothing listens on 8083"
     assert not [a for a in local if a.split(":")[0].strip("0") == ""], f"8083 bound to every interface: {local}"
+
+
+def test_the_api_speaks_only_https_with_a_certificate_from_the_internal_ca():
+    assert CONNECT.startswith("https://")
+    auth = ("sluice", secret("connect_rest_password"))
+    with pytest.raises(requests.exceptions.SSLError):        # not a publicly trusted certificate
+        requests.get(CONNECT + "/", auth=auth, timeout=10)
+    try:                                                       # plain HTTP on the same port gets no API
+        plain = requests.get(CONNECT.replace("https://", "http://") + "/", auth=auth, timeout=10)
+        assert plain.status_code != 200 and "version" not in plain.text
+    except requests.exceptions.ConnectionError:
+        pass
+    assert requests.get(CONNECT + "/", auth=auth, timeout=10, verify=str(CA_FILE)).json()["version"]
+    props = docker_exec("sluice-connect", "cat", "/etc/kafka-connect/connect-distributed.properties").stdout
+    assert "listeners=https://" in props and "rest.advertised.listener=https" in props
+    assert "${dir:/etc/kafka-connect/secrets:rest_keystore_password}" in props
+    mode = docker_exec("sluice-connect", "stat", "-c", "%a %U", "/etc/kafka-connect/tls/rest.p12",
+                       "/etc/kafka-connect/secrets/rest_keystore_password").stdout.split()
+    assert mode == ["600", "kafka-connect", "600", "kafka-connect"]

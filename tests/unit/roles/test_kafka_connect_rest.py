@@ -11,7 +11,7 @@ REST = {"kafka_connect_rest_bind_address": "10.0.0.5", "kafka_connect_bootstrap"
 
 def test_worker_listens_on_its_address_with_basic_auth_and_an_allowlist():
     worker = props(render("connect-distributed.properties.j2", **REST))
-    assert worker["listeners"] == "http://10.0.0.5:8083"
+    assert worker["listeners"] == "https://10.0.0.5:8083"
     assert worker["rest.extension.classes"] == \
         "org.apache.kafka.connect.rest.basic.auth.extension.BasicAuthSecurityRestExtension"
     assert worker["connector.client.config.override.policy"] == "Allowlist"
@@ -62,7 +62,8 @@ def test_worker_and_its_clients_log_in_to_kafka_with_scram_over_tls_by_reference
 
 def test_plaintext_worker_has_no_kafka_security_settings():
     worker = props(render("connect-distributed.properties.j2", kafka_connect_kafka_security_protocol="PLAINTEXT", **REST))
-    assert not [k for k in worker if "security.protocol" in k or "sasl." in k or "ssl.truststore" in k]
+    assert not [k for k in worker if ("security.protocol" in k or "sasl." in k or "ssl.truststore" in k)
+                and not k.startswith("listeners.https.")]
 
 
 def test_kafka_password_file_is_private_never_logged_and_restarts_the_workers():
@@ -70,3 +71,30 @@ def test_kafka_password_file_is_private_never_logged_and_restarts_the_workers():
     task = tasks["Write the workers' Kafka password"]
     assert task["no_log"] is True and task["ansible.builtin.copy"]["mode"] == "0600"
     assert task["notify"] == "Restart kafka-connect"
+
+
+def test_https_with_pkcs12_stores_whose_password_is_a_reference():
+    worker = props(render("connect-distributed.properties.j2", **REST))
+    assert worker["rest.advertised.listener"] == "https"
+    ref = "${dir:/etc/kafka-connect/secrets:rest_keystore_password}"
+    assert worker["listeners.https.ssl.keystore.type"] == worker["listeners.https.ssl.truststore.type"] == "PKCS12"
+    assert worker["listeners.https.ssl.keystore.location"] == "/etc/kafka-connect/tls/rest.p12"
+    assert worker["listeners.https.ssl.truststore.location"] == "/etc/kafka-connect/tls/truststore.p12"
+    assert worker["listeners.https.ssl.keystore.password"] == worker["listeners.https.ssl.truststore.password"] == ref
+    assert worker["listeners.https.ssl.endpoint.identification.algorithm"] == "https"
+
+
+def test_plain_http_when_asked_has_no_tls_settings():
+    worker = props(render("connect-distributed.properties.j2", kafka_connect_rest_tls=False, **REST))
+    assert worker["listeners"] == "http://10.0.0.5:8083"
+    assert not [k for k in worker if k.startswith("listeners.https.") or k == "rest.advertised.listener"]
+
+
+def test_rest_tls_tasks_keep_the_password_out_of_logs_and_the_stores_private():
+    tasks = {t["name"]: t for t in yaml.safe_load((ROLE / "tasks" / "rest_tls.yml").read_text())}
+    for name in ("Generate the key store password", "Read the key store password", "Pack the certificate and key as PKCS12",
+                 "Put the CA into the trust store"):
+        assert tasks[name]["no_log"] is True, name
+    assert tasks["Generate the key store password"]["ansible.builtin.copy"]["force"] is False   # generated once
+    assert tasks["Pack the certificate and key as PKCS12"]["community.crypto.openssl_pkcs12"]["mode"] == "0600"
+    assert "-storepass:env PASS" in tasks["Put the CA into the trust store"]["ansible.builtin.shell"]["cmd"]
