@@ -199,6 +199,10 @@ def cgroup_reader(container):
     for directory in (f"/sys/fs/cgroup/system.slice/docker-{ident}.scope", f"/sys/fs/cgroup/docker/{ident}"):
         if all((pathlib.Path(directory) / f).exists() for f in files):
             return lambda: "".join((pathlib.Path(directory) / f).read_text() for f in files)
+    cpu_v1 = pathlib.Path(f"/sys/fs/cgroup/cpuacct/docker/{ident}/cpuacct.usage")
+    mem_v1 = pathlib.Path(f"/sys/fs/cgroup/memory/docker/{ident}/memory.stat")
+    if cpu_v1.exists() and mem_v1.exists():   # cgroup v1 host (Docker's cgroupfs driver)
+        return lambda: st.cgroup_v1_as_v2(cpu_v1.read_text(), mem_v1.read_text())
     argv = ["docker", "exec", container, "cat"] + [f"/sys/fs/cgroup/{f}" for f in files]
     return lambda: subprocess.run(argv, capture_output=True, text=True, check=True).stdout
 

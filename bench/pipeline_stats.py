@@ -128,6 +128,14 @@ def resource_sample(text: str) -> tuple[float, int]:
     return values["usage_usec"] / 1e6, values["anon"] + values.get("shmem", 0)
 
 
+def cgroup_v1_as_v2(cpuacct_usage: str, memory_stat: str) -> str:
+    """cgroup v1 readings (cpuacct.usage in ns, memory.stat) in the cpu.stat + memory.stat form resource_sample
+    reads: Docker with the cgroupfs driver on a v1 host keeps a container's counters there."""
+    mem = parse_keyed(memory_stat)
+    return "usage_usec %d\nanon %d\nshmem %d\n" % (int(cpuacct_usage.strip()) // 1000, mem["total_rss"],
+                                                     mem.get("total_shmem", 0))
+
+
 def window_resources(samples: list[tuple[float, dict[str, tuple[float, int]]]]) -> dict:
     """Per component CPU seconds and peak resident bytes over a window of samples
     [(time, {component: (cpu_s, rss)})], the peak of their sum, and the verdict against the seed's budget."""

@@ -117,3 +117,8 @@ def test_table_and_fmt():
     assert lines[2].startswith("sink alone") and "36,123 rows/s" in lines[2] and lines[2].endswith("1 task")
     assert lines[3].split() == ["ratio", "n/a"]
     assert st.fmt(0.4567, "", 2) == "0.46"
+
+
+def test_cgroup_v1_readings_become_the_v2_sample():
+    text = st.cgroup_v1_as_v2("2500000000\n", "cache 99\nrss 10\ntotal_rss 3145728\ntotal_shmem 1048576\n")
+    assert st.resource_sample(text) == (2.5, 4 * 2 ** 20)
