@@ -37,6 +37,10 @@ try:
         NewTopic,
         ResourcePatternType,
         ResourceType,
+        ScramCredentialInfo,
+        ScramMechanism,
+        UserScramCredentialDeletion,
+        UserScramCredentialUpsertion,
     )
 except ImportError:
     HAS_CONFLUENT_KAFKA = False
@@ -287,6 +291,66 @@ class AclAdmin(_Admin):
             futures = self.client.delete_acls(filters, request_timeout=self.timeout)
             for future in futures.values():
                 self._wait_acl(future, 'deleting', principal)
+
+
+# -- SCRAM credentials --------------------------------------------------------------------------
+
+
+class ScramAdmin(_Admin):
+    """Reads, writes and deletes users' SCRAM credentials. A credential is a plain dict (``mechanism`` as Kafka spells
+    it, ``SCRAM-SHA-512``, and ``iterations``); Kafka never returns a salt or key, so nothing here can compare
+    passwords. Error texts name the user, never the password."""
+
+    @staticmethod
+    def _mechanism(name):
+        return ScramMechanism[name.replace('-', '_')]
+
+    def _wait_scram(self, future, doing, user, missing_ok=False):
+        try:
+            result = future.result(timeout=self.timeout + FUTURE_GRACE)
+            if isinstance(result, KafkaError):  # a per-user error handed back as a value, not raised
+                raise KafkaException(result)
+            return result
+        except KafkaException as e:
+            err = e.args[0] if e.args else None
+            if missing_ok and isinstance(err, KafkaError) and err.code() == KafkaError.RESOURCE_NOT_FOUND:
+                return None  # Kafka's answer for a user without any credential
+            raise KafkaAdminError('failed %s of user %s: %s' % (doing, user, self._error_text(e))) from None
+        except concurrent.futures.TimeoutError:
+            raise KafkaAdminError('timed out after %ss %s of user %s%s'
+                                  % (self.timeout, doing, user, self._client_log())) from None
+
+    def describe(self, names):
+        """``{user: [{mechanism, iterations}, ...]}`` (sorted by mechanism) of the ``names`` that have credentials."""
+        names = sorted(set(names))
+        if not names:
+            return {}
+        futures = self.client.describe_user_scram_credentials(names, request_timeout=self.timeout)
+        out = {}
+        for name in names:
+            desc = self._wait_scram(futures[name], 'describing the SCRAM credentials', name, missing_ok=True)
+            infos = [{'mechanism': i.mechanism.name.replace('_', '-'), 'iterations': i.iterations}
+                     for i in (getattr(desc, 'scram_credential_infos', None) or [])]
+            if infos:
+                out[name] = sorted(infos, key=lambda i: i['mechanism'])
+        return out
+
+    def _alter(self, alteration, doing, user):
+        try:
+            futures = self.client.alter_user_scram_credentials([alteration], request_timeout=self.timeout)
+        except (TypeError, ValueError) as e:  # the client's own checks; their texts hold no password
+            raise KafkaAdminError('failed %s of user %s: %s' % (doing, user, e)) from None
+        self._wait_scram(futures[user], doing, user)
+
+    def upsert(self, name, mechanism, password, iterations):
+        """Create or overwrite the ``mechanism`` credential of ``name`` (the broker salts and hashes ``password``)."""
+        info = ScramCredentialInfo(self._mechanism(mechanism), iterations)
+        alteration = UserScramCredentialUpsertion(name, info, str(password or '').encode('utf-8'))
+        self._alter(alteration, 'setting the %s credential' % mechanism, name)
+
+    def delete(self, name, mechanism):
+        alteration = UserScramCredentialDeletion(name, self._mechanism(mechanism))
+        self._alter(alteration, 'deleting the %s credential' % mechanism, name)
 
 
 # -- records ------------------------------------------------------------------------------------
