@@ -115,14 +115,14 @@ class _Admin:
             return text
         return str(exc)
 
-    def _wait(self, future, doing, topic):
+    def _wait(self, future, what):
+        """The future's result; a failure or timeout as KafkaAdminError naming ``what`` ("creating topic x")."""
         try:
             return future.result(timeout=self.timeout + FUTURE_GRACE)
         except KafkaException as e:
-            raise KafkaAdminError('failed %s topic %s: %s' % (doing, topic, self._error_text(e))) from None
+            raise KafkaAdminError('failed %s: %s' % (what, self._error_text(e))) from None
         except concurrent.futures.TimeoutError:
-            raise KafkaAdminError('timed out after %ss %s topic %s%s'
-                                  % (self.timeout, doing, topic, self._client_log())) from None
+            raise KafkaAdminError('timed out after %ss %s%s' % (self.timeout, what, self._client_log())) from None
 
 
 
@@ -162,7 +162,7 @@ class TopicAdmin(_Admin):
             return None
         resource = ConfigResource(ConfigResource.Type.TOPIC, name)
         futures = self.client.describe_configs([resource], request_timeout=self.timeout)
-        entries = self._wait(futures[resource], 'describing configs of', name) or {}
+        entries = self._wait(futures[resource], 'describing configs of topic ' + name) or {}
         dynamic = _source_value(ConfigSource.DYNAMIC_TOPIC_CONFIG)
         return {
             'name': name,
@@ -197,14 +197,14 @@ class TopicAdmin(_Admin):
         new = NewTopic(name, num_partitions=partitions, replication_factor=replication_factor,
                        config=dict(configs or {}))
         futures = self.client.create_topics([new], operation_timeout=self.timeout, request_timeout=self.timeout)
-        self._wait(futures[name], 'creating', name)
+        self._wait(futures[name], 'creating topic ' + name)
         shape = self.wait_for_topic(name, partitions)
         return {'partitions': shape['partitions'], 'replication_factor': shape['replication_factor']}
 
     def add_partitions(self, name, total):
         futures = self.client.create_partitions([NewPartitions(name, total)],
                                                 operation_timeout=self.timeout, request_timeout=self.timeout)
-        self._wait(futures[name], 'adding partitions to', name)
+        self._wait(futures[name], 'adding partitions to topic ' + name)
         shape = self.wait_for_topic(name, total)
         return {'partitions': shape['partitions'], 'replication_factor': shape['replication_factor']}
 
@@ -215,11 +215,11 @@ class TopicAdmin(_Admin):
                     for k in (delete_keys or [])]
         resource = ConfigResource(ConfigResource.Type.TOPIC, name, incremental_configs=entries)
         futures = self.client.incremental_alter_configs([resource], request_timeout=self.timeout)
-        self._wait(futures[resource], 'altering configs of', name)
+        self._wait(futures[resource], 'altering configs of topic ' + name)
 
     def delete_topic(self, name):
         futures = self.client.delete_topics([name], operation_timeout=self.timeout, request_timeout=self.timeout)
-        self._wait(futures[name], 'deleting', name)
+        self._wait(futures[name], 'deleting topic ' + name)
         self.wait_for_topic(name, None)
 
     def apply(self, action):
@@ -263,34 +263,25 @@ class AclAdmin(_Admin):
                 'pattern_type': binding.resource_pattern_type.name.lower(), 'operation': binding.operation.name.lower(),
                 'permission': binding.permission_type.name.lower(), 'host': binding.host}
 
-    def _wait_acl(self, future, doing, principal):
-        try:
-            return future.result(timeout=self.timeout + FUTURE_GRACE)
-        except KafkaException as e:
-            raise KafkaAdminError('failed %s the ACLs of %s: %s' % (doing, principal, self._error_text(e))) from None
-        except concurrent.futures.TimeoutError:
-            raise KafkaAdminError('timed out after %ss %s the ACLs of %s%s'
-                                  % (self.timeout, doing, principal, self._client_log())) from None
-
     def describe(self, principal):
         """Every ACL binding of ``principal`` (any resource, pattern, operation, host)."""
         flt = AclBindingFilter(ResourceType.ANY, None, ResourcePatternType.ANY, principal, None,
                                AclOperation.ANY, AclPermissionType.ANY)
         future = self.client.describe_acls(flt, request_timeout=self.timeout)
-        return [self._plain(b) for b in self._wait_acl(future, 'describing', principal) or []]
+        return [self._plain(b) for b in self._wait(future, 'describing the ACLs of ' + principal) or []]
 
     def create(self, principal, acls):
         if acls:
             futures = self.client.create_acls([self._binding(a, principal) for a in acls], request_timeout=self.timeout)
             for future in futures.values():
-                self._wait_acl(future, 'creating', principal)
+                self._wait(future, 'creating the ACLs of ' + principal)
 
     def delete(self, principal, acls):
         if acls:
             filters = [self._binding(a, principal, AclBindingFilter) for a in acls]
             futures = self.client.delete_acls(filters, request_timeout=self.timeout)
             for future in futures.values():
-                self._wait_acl(future, 'deleting', principal)
+                self._wait(future, 'deleting the ACLs of ' + principal)
 
 
 # -- SCRAM credentials --------------------------------------------------------------------------
