@@ -15,7 +15,7 @@ import logging
 import time
 import traceback
 
-from .kafka_conn import argument_spec, build_config
+from .kafka_conn import build_config
 
 try:  # the record client needs only these (Debian bookworm's python3-confluent-kafka 1.7 has them)
     from confluent_kafka import Consumer, KafkaError, KafkaException, Producer, TopicPartition
@@ -55,18 +55,6 @@ DEFAULT_CLIENT_CONFIG = {'allow.auto.create.topics': False}
 POLL_INTERVAL = 0.5
 # Extra seconds granted to a future beyond the request timeout handed to librdkafka.
 FUTURE_GRACE = 5
-
-
-def kafka_module(**options):
-    """The AnsibleModule of a sluice.cdc Kafka module: its ``options``, the connection options (doc fragment
-    sluice.cdc.kafka) and ``timeout``, check mode supported; fails at once when confluent-kafka is missing."""
-    # Imported here: the supervisor uses this file without Ansible.
-    from ansible.module_utils.basic import AnsibleModule, missing_required_lib  # pylint: disable=import-outside-toplevel
-    module = AnsibleModule(argument_spec=dict(options, **argument_spec(), timeout=dict(type='int', default=30)),
-                           supports_check_mode=True)
-    if not HAS_CONFLUENT_KAFKA:
-        module.fail_json(msg=missing_required_lib('confluent-kafka'), exception=CONFLUENT_KAFKA_IMPORT_ERROR)
-    return module
 
 
 class KafkaAdminError(Exception):

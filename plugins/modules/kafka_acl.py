@@ -146,13 +146,16 @@ acls:
   elements: dict
 """
 
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+
 from ansible_collections.sluice.cdc.plugins.module_utils.config_values import PlanError
 from ansible_collections.sluice.cdc.plugins.module_utils import kafka_conn
 from ansible_collections.sluice.cdc.plugins.module_utils.kafka_admin import (
     CLUSTER_RESOURCE,
+    CONFLUENT_KAFKA_IMPORT_ERROR,
+    HAS_CONFLUENT_KAFKA,
     AclAdmin,
     KafkaAdminError,
-    kafka_module,
 )
 
 KEY = ('resource_type', 'resource_name', 'pattern_type', 'operation', 'permission', 'host')
@@ -241,21 +244,30 @@ def run(module):
 
 
 def main():
-    run(kafka_module(
-        principal=dict(type='str', required=True),
-        acls=dict(type='list', elements='dict', default=[], options=dict(
-            resource_type=dict(type='str', required=True,
-                               choices=['topic', 'group', 'cluster', 'transactional_id']),
-            resource_name=dict(type='str'),
-            pattern_type=dict(type='str', default='literal', choices=['literal', 'prefixed']),
-            operations=dict(type='list', elements='str', required=True, choices=[
-                'all', 'read', 'write', 'create', 'delete', 'alter', 'describe', 'cluster_action',
-                'describe_configs', 'alter_configs', 'idempotent_write']),
-            permission=dict(type='str', default='allow', choices=['allow', 'deny']),
-            host=dict(type='str', default='*'),
-        )),
-        state=dict(type='str', default='present', choices=['present', 'absent']),
-        purge=dict(type='bool', default=False)))
+    module = AnsibleModule(
+        argument_spec=dict(
+            principal=dict(type='str', required=True),
+            acls=dict(type='list', elements='dict', default=[], options=dict(
+                resource_type=dict(type='str', required=True,
+                                   choices=['topic', 'group', 'cluster', 'transactional_id']),
+                resource_name=dict(type='str'),
+                pattern_type=dict(type='str', default='literal', choices=['literal', 'prefixed']),
+                operations=dict(type='list', elements='str', required=True, choices=[
+                    'all', 'read', 'write', 'create', 'delete', 'alter', 'describe', 'cluster_action',
+                    'describe_configs', 'alter_configs', 'idempotent_write']),
+                permission=dict(type='str', default='allow', choices=['allow', 'deny']),
+                host=dict(type='str', default='*'),
+            )),
+            state=dict(type='str', default='present', choices=['present', 'absent']),
+            purge=dict(type='bool', default=False),
+            **kafka_conn.argument_spec(),
+            timeout=dict(type='int', default=30),
+        ),
+        supports_check_mode=True,
+    )
+    if not HAS_CONFLUENT_KAFKA:
+        module.fail_json(msg=missing_required_lib('confluent-kafka'), exception=CONFLUENT_KAFKA_IMPORT_ERROR)
+    run(module)
 
 
 if __name__ == '__main__':

@@ -136,12 +136,15 @@ user:
   sample: {name: reporting, mechanisms: [{mechanism: SCRAM-SHA-512, iterations: 8192}]}
 """
 
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+
 from ansible_collections.sluice.cdc.plugins.module_utils.config_values import PlanError
 from ansible_collections.sluice.cdc.plugins.module_utils import kafka_conn
 from ansible_collections.sluice.cdc.plugins.module_utils.kafka_admin import (
+    CONFLUENT_KAFKA_IMPORT_ERROR,
+    HAS_CONFLUENT_KAFKA,
     KafkaAdminError,
     ScramAdmin,
-    kafka_module,
 )
 
 MECHANISMS = ('SCRAM-SHA-512', 'SCRAM-SHA-256')
@@ -231,13 +234,22 @@ def run(module):
 
 
 def main():
-    run(kafka_module(
-        name=dict(type='str', required=True),
-        password=dict(type='str', no_log=True),
-        mechanism=dict(type='str', default='SCRAM-SHA-512', choices=list(MECHANISMS)),
-        iterations=dict(type='int', default=8192),
-        state=dict(type='str', default='present', choices=['present', 'absent']),
-        update_password=dict(type='str', default='on_create', choices=['on_create', 'always'], no_log=False)))
+    module = AnsibleModule(
+        argument_spec=dict(
+            name=dict(type='str', required=True),
+            password=dict(type='str', no_log=True),
+            mechanism=dict(type='str', default='SCRAM-SHA-512', choices=list(MECHANISMS)),
+            iterations=dict(type='int', default=8192),
+            state=dict(type='str', default='present', choices=['present', 'absent']),
+            update_password=dict(type='str', default='on_create', choices=['on_create', 'always'], no_log=False),
+            **kafka_conn.argument_spec(),
+            timeout=dict(type='int', default=30),
+        ),
+        supports_check_mode=True,
+    )
+    if not HAS_CONFLUENT_KAFKA:
+        module.fail_json(msg=missing_required_lib('confluent-kafka'), exception=CONFLUENT_KAFKA_IMPORT_ERROR)
+    run(module)
 
 
 if __name__ == '__main__':

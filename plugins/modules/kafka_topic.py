@@ -194,12 +194,15 @@ topic:
     configs: {cleanup.policy: compact, retention.ms: "604800000"}
 """
 
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+
 from ansible_collections.sluice.cdc.plugins.module_utils.config_values import PlanError, config_string
 from ansible_collections.sluice.cdc.plugins.module_utils import kafka_conn
 from ansible_collections.sluice.cdc.plugins.module_utils.kafka_admin import (
+    CONFLUENT_KAFKA_IMPORT_ERROR,
+    HAS_CONFLUENT_KAFKA,
     KafkaAdminError,
     TopicAdmin,
-    kafka_module,
 )
 
 
@@ -328,13 +331,22 @@ def run(module):
 
 
 def main():
-    run(kafka_module(
-        name=dict(type='str', required=True),
-        state=dict(type='str', default='present', choices=['present', 'absent']),
-        partitions=dict(type='int'),
-        replication_factor=dict(type='int'),
-        configs=dict(type='dict', default={}),
-        purge_configs=dict(type='bool', default=False)))
+    module = AnsibleModule(
+        argument_spec=dict(
+            name=dict(type='str', required=True),
+            state=dict(type='str', default='present', choices=['present', 'absent']),
+            partitions=dict(type='int'),
+            replication_factor=dict(type='int'),
+            configs=dict(type='dict', default={}),
+            purge_configs=dict(type='bool', default=False),
+            **kafka_conn.argument_spec(),
+            timeout=dict(type='int', default=30),
+        ),
+        supports_check_mode=True,
+    )
+    if not HAS_CONFLUENT_KAFKA:
+        module.fail_json(msg=missing_required_lib('confluent-kafka'), exception=CONFLUENT_KAFKA_IMPORT_ERROR)
+    run(module)
 
 
 if __name__ == '__main__':

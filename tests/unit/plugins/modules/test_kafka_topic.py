@@ -10,7 +10,6 @@ import json
 import pytest
 from ansible.module_utils.testing import patch_module_args
 
-from ansible_collections.sluice.cdc.plugins.module_utils import kafka_admin
 from ansible_collections.sluice.cdc.plugins.module_utils.kafka_admin import KafkaAdminError
 from ansible_collections.sluice.cdc.plugins.modules import kafka_topic
 from ansible_collections.sluice.cdc.plugins.modules.kafka_topic import PlanError, compute_plan, predict, view
@@ -304,8 +303,8 @@ def test_main_client_config_is_not_logged(run_main):
 
 
 def test_main_missing_library(run_main, monkeypatch):
-    monkeypatch.setattr(kafka_admin, 'HAS_CONFLUENT_KAFKA', False)   # kafka_admin.kafka_module checks it
-    monkeypatch.setattr(kafka_admin, 'CONFLUENT_KAFKA_IMPORT_ERROR', 'ImportError: No module named confluent_kafka')
+    monkeypatch.setattr(kafka_topic, 'HAS_CONFLUENT_KAFKA', False)
+    monkeypatch.setattr(kafka_topic, 'CONFLUENT_KAFKA_IMPORT_ERROR', 'ImportError: No module named confluent_kafka')
     result = run_main({'name': 'orders'}, FakeAdmin(None))
     assert result['failed'] is True and 'confluent-kafka' in result['msg']
     assert result['_factory_params'] is None
