@@ -11,7 +11,7 @@ import requests
 
 from conftest import connect_login, docker_exec, kafka_client, run_module
 from monitoring_helpers import (CONNECT, KAFKA, PG_CONTAINER, PROMETHEUS, SINK, Pulse, alerts, connect_status,
-                                notifications, pg_connect, psql_admin, query, rows, wait_for, wait_until_replicated)
+                                failed_task, notifications, pg_connect, psql_admin, query, rows, wait_for, wait_until_replicated)
 from tests.support.cdcgen import Generator, KafkaSink
 
 ALERTS = {
@@ -204,11 +204,11 @@ def test_without_a_supervisor_a_rejected_row_fails_the_task_and_alerts(pulse, pg
         try:
             sink.send_all(gen.insert("customers", row))
             sink.flush(60)
-            wait_for(lambda: connect_status(SINK)["tasks"][0]["state"] == "FAILED", timeout=120,
-                     what="the sink task to fail on the rejected row")
+            failed = wait_for(lambda: failed_task(connect_status(SINK)), timeout=120,
+                              what="the sink task to fail on the rejected row")
             firing = wait_for(lambda: alerts("SluiceTaskFailed", "firing"), timeout=120, interval=2,
                               what="SluiceTaskFailed to fire")
-            assert firing[0]["labels"]["connector"] == SINK and firing[0]["labels"]["task"] == "0"
+            assert firing[0]["labels"]["connector"] == SINK and firing[0]["labels"]["task"] == str(failed["id"])
             wait_for(lambda: notifications("SluiceTaskFailed", "firing", since), timeout=60, interval=2,
                      what="the webhook to receive the firing task alert")
             down = wait_for(lambda: notifications("SluiceSupervisorDown", "firing", since), timeout=120, interval=2,

@@ -37,6 +37,16 @@ def connect_status(name):
     return connect_api().get(f"{CONNECT}/connectors/{name}/status", timeout=10).json()
 
 
+def failed_task(status):
+    """The first FAILED task in a connector status, else None: a bad record fails the task that owns its
+    partition, whichever of the sink's tasks that is."""
+    return next((t for t in status.get("tasks", []) if t["state"] == "FAILED"), None)
+
+
+def all_running(status):
+    return bool(status.get("tasks")) and all(t["state"] == "RUNNING" for t in status["tasks"])
+
+
 def wait_for(predicate, timeout=90, interval=0.5, what="condition"):
     """Poll until predicate() returns a truthy value; return it, or fail naming what was awaited."""
     deadline = time.monotonic() + timeout

@@ -10,7 +10,7 @@ from helpers import CONNECT, KAFKA, SINK, SOURCE, connect_status, sink_password
 def test_sink_and_its_task_are_running():
     status = connect_status(SINK)
     assert status["connector"]["state"] == "RUNNING"
-    assert [t["state"] for t in status["tasks"]] == ["RUNNING"]
+    assert [t["state"] for t in status["tasks"]] == ["RUNNING"] * 3   # connectors_sink_tasks_max
 
 
 def test_source_was_validated_not_started():

@@ -13,8 +13,8 @@ import pytest
 from confluent_kafka import Consumer, TopicPartition
 
 from conftest import connect_api, connect_login, docker_exec, kafka_client, run_module
-from helpers import (CONNECT, KAFKA, SINK, connect_status, pg, rows, supervisor_stopped,  # noqa: F401 (fixtures)
-                     table_rows, wait_for, wait_until_replicated)
+from helpers import (CONNECT, KAFKA, SINK, all_running, connect_status, failed_task, pg, rows,  # noqa: F401 (fixtures)
+                     supervisor_stopped, table_rows, wait_for, wait_until_replicated)
 from tests.support.cdcgen import Generator, KafkaSink, PreciseDateTime, PreciseTime, workload
 
 SAMPLE_TABLES = ("customers", "orders", "line_items", "inventory_levels", "all_types")
@@ -179,14 +179,14 @@ def test_failed_task_is_restarted_and_catches_up(pg, gen, sink, supervisor_stopp
     psql_admin("ALTER TABLE cdc.customers ADD CONSTRAINT e2e_reject CHECK (email <> 'reject@example.com')")
     try:
         send(sink, gen.insert("customers", customer(9000, email="reject@example.com")))
-        wait_for(lambda: connect_status(SINK)["tasks"][0]["state"] == "FAILED", timeout=120,
-                 what="the sink task to fail on the rejected row")
-        assert "e2e_reject" in connect_status(SINK)["tasks"][0].get("trace", "")
+        failed = wait_for(lambda: failed_task(connect_status(SINK)), timeout=120,
+                          what="the sink task to fail on the rejected row")
+        assert "e2e_reject" in failed.get("trace", "")
     finally:
         psql_admin("ALTER TABLE cdc.customers DROP CONSTRAINT e2e_reject")
     restarted = run_module("sluice.cdc.connect_connector", {"name": SINK, "state": "restarted", "url": CONNECT, **connect_login()})
     assert restarted["changed"] is True, restarted
-    assert connect_status(SINK)["tasks"][0]["state"] == "RUNNING"
+    assert all_running(connect_status(SINK))
     wait_until_replicated(pg, gen, ["customers"])
     assert rows(pg, "SELECT email FROM cdc.customers WHERE id = 9000") == [("reject@example.com",)]
 

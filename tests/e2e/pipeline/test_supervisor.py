@@ -14,8 +14,8 @@ import pytest
 from confluent_kafka import Consumer, TopicPartition
 
 from conftest import ROOT, connect_api, docker_exec, kafka_cli_login, kafka_client
-from helpers import (CONNECT, KAFKA, SINK, connect_status, expected_rows, pg, rows, table_rows,  # noqa: F401
-                     wait_for, wait_until_replicated)
+from helpers import (CONNECT, KAFKA, SINK, all_running, connect_status, expected_rows, failed_task, pg,  # noqa: F401
+                     rows, table_rows, wait_for, wait_until_replicated)
 from tests.support.cdcgen import Generator, KafkaSink
 
 DLQ = "sluice.dlq"
@@ -143,7 +143,7 @@ def test_rejected_record_is_quarantined_exactly_and_replayed(pg):  # noqa: F811
         assert origin[0] == key and origin[1] == value, "the DLQ copy is the record at the named offset, unchanged"
         assert headers["sluice.quarantine.connector"] == SINK
         assert "value too long" in headers["sluice.quarantine.error"], headers
-        assert connect_status(SINK)["tasks"][0]["state"] == "RUNNING"
+        assert all_running(connect_status(SINK))
         assert supervisor_metric("sluice_supervisor_quarantined_records_total") == quarantined_before + 1
         assert not [n for n in connect_api().get(f"{CONNECT}/connectors", timeout=10).json()
                     if n.endswith("-sluice-probe")], "the probe connector was removed"
@@ -203,7 +203,7 @@ def test_task_failed_by_a_postgresql_outage_is_restarted_without_a_person(pg):  
     back = time.monotonic()
     wait_until_replicated(pg, gen, ["orders"], timeout=300)
     recovery = time.monotonic() - back
-    assert connect_status(SINK)["tasks"][0]["state"] == "RUNNING"
+    assert all_running(connect_status(SINK))
     restarts = supervisor_metric("sluice_supervisor_task_restarts_total") - restarts_before
     if failed_seen:
         assert restarts >= 1, "the failed task came back only through a supervisor restart"
@@ -249,7 +249,7 @@ def test_quarantine_interrupted_after_the_dlq_copy_is_finished_without_a_second_
             for i in range(21, 26):
                 sink.send_all(gen.insert(TABLE, customer(i)))
             sink.flush(60)
-            wait_for(lambda: connect_status(SINK)["tasks"][0]["state"] == "FAILED", timeout=240, interval=2,
+            wait_for(lambda: failed_task(connect_status(SINK)), timeout=240, interval=2,
                      what="the sink task to fail on the rejected record")
             # The interrupted quarantine: sink stopped, the copy written, the offset not yet moved.
             connect_api().put(f"{CONNECT}/connectors/{SINK}/stop", timeout=30)
@@ -269,7 +269,7 @@ def test_quarantine_interrupted_after_the_dlq_copy_is_finished_without_a_second_
         copies = [r for r in dlq_records(since) if r[4].get("sluice.quarantine.topic") == topic]
         assert [(r[4]["sluice.quarantine.partition"], r[4]["sluice.quarantine.offset"]) for r in copies] == \
             [(str(partition), str(offset))], "one copy, the one written before the 'crash'"
-        assert connect_status(SINK)["tasks"][0]["state"] == "RUNNING"
+        assert all_running(connect_status(SINK))
         journal = docker_exec("sluice-connect", "journalctl", "-u", "sluice-supervisor", "-o", "cat",
                               "--since", "-10min").stdout
         assert '"outcome": "already_quarantined"' in journal and "quarantine_resumed" in journal
