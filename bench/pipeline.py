@@ -587,6 +587,9 @@ def resource_rows(label, res):
 def summary(report):
     rows = []
     sink, limit, e2e = report.get("sink"), report.get("limit"), report.get("e2e")
+    if machine := report.get("machine"):
+        rows.append(("machine speed", st.fmt(machine["encode_events_per_s"], " ev/s"),
+                     f"cdcgen events encoded by one process in 2 s, {machine['cores']} cores: compare runs by it"))
     if sink:
         rows += [("producer (sink paused)", st.fmt(sink["producer_events_per_s"], " ev/s"),
                   f"{sink['events']:,} events in {sink['producer_s']} s"),
@@ -690,8 +693,10 @@ def main(argv=None):
                                         {t: partitions[topic] for t, topic in zip(ev.TABLE_NAMES, topics)})
     report = {"args": {k: v for k, v in vars(args).items() if k != "json"}, "lag_method": lag_method,
               "sink_config": {k: config[k] for k in SINK_KNOBS if k in config}, "pg_settings": settings,
-              "partitions": partitions}
-    print("sink connector:", json.dumps(report["sink_config"]), "\nPostgreSQL:", json.dumps(settings), flush=True)
+              "partitions": partitions,
+              "machine": {"cores": os.cpu_count(), "encode_events_per_s": ev.encode_rate()}}
+    print("sink connector:", json.dumps(report["sink_config"]), "\nPostgreSQL:", json.dumps(settings),
+          "\nmachine:", json.dumps(report["machine"]), flush=True)
     if "sink" in args.phases:
         report["sink"] = phase_sink(ctx)
         log(f"sink alone: {report['sink']['rows_per_s']:,} rows/s")

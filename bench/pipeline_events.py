@@ -15,6 +15,7 @@ import hashlib
 import json
 import pathlib
 import struct
+import time
 
 from tests.support.cdcgen import TABLES, Generator, RandomWorkload
 
@@ -100,6 +101,17 @@ def generate_shard(spec: tuple[int, int, int, str]) -> dict:
     pathlib.Path(path + ".part").rename(path)
     return {"shard": shard, "events": events, "tombstones": tombstones, "ops": per_op,
             "rows": work.gen.row_counts(), "path": path}
+
+
+def encode_rate(seconds: float = 2.0, seed: int = 0) -> int:
+    """Events/s this process encodes for ``seconds``: a measure of the machine's speed printed beside every
+    figure, because the same run on the same code varied by a factor of two between days on a shared host."""
+    work = workload_for(0, seed)
+    events = 0
+    start = time.perf_counter()
+    while (elapsed := time.perf_counter() - start) < seconds:
+        events += sum(1 for record in work.step() if record.value is not None)
+    return round(events / elapsed)
 
 
 def spool_path(cache: pathlib.Path, seed: int, shard: int, count: int) -> pathlib.Path:
