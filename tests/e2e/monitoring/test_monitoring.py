@@ -114,8 +114,11 @@ def test_kafka_broker_health_metrics(pulse):
 
 def test_connect_worker_task_and_sink_metrics(pulse):
     assert scalar(f'kafka_connect_connector_status{{connector="{SINK}",status="running"}}') == 1
-    assert scalar(f'kafka_connect_task_status{{connector="{SINK}",task="0",status="running"}}') == 1
-    assert scalar(f'kafka_connect_connector_running_task_count{{connector="{SINK}"}}') == 1
+    tasks = [task["id"] for task in connect_status(SINK)["tasks"]]
+    assert tasks, "the sink has no tasks"
+    for task in tasks:
+        assert scalar(f'kafka_connect_task_status{{connector="{SINK}",task="{task}",status="running"}}') == 1, task
+    assert scalar(f'kafka_connect_connector_running_task_count{{connector="{SINK}"}}') == len(tasks)
     assert scalar(f'kafka_connect_connector_failed_task_count{{connector="{SINK}"}}') == 0
     assert scalar("kafka_connect_worker_connector_count") >= 1
     assert scalar(f'kafka_connect_task_error_total_record_errors{{connector="{SINK}"}}') == 0
