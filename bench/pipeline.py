@@ -52,6 +52,7 @@ CONTAINERS = {"kafka": "sluice-kafka", "connect": "sluice-connect", "postgresql"
 # A backend that flushed its statistics less than 1 s ago and then goes idle reports the rest after 10 s
 # (PostgreSQL 15 PGSTAT_MIN_INTERVAL / PGSTAT_IDLE_INTERVAL): counters are final once unchanged this long.
 STATS_QUIET_S = 11
+MACHINE_SPEED_S = 2.0                  # the machine-speed probe: long enough to be steady, short at start-up
 LIMIT_BATCH = 5000
 MAX_BIND_PARAMS = 65535
 SINK_KNOBS = ("tasks.max", "batch.size", "consumer.override.max.poll.records", "consumer.override.fetch.min.bytes",
@@ -589,7 +590,8 @@ def summary(report):
     sink, limit, e2e = report.get("sink"), report.get("limit"), report.get("e2e")
     if machine := report.get("machine"):
         rows.append(("machine speed", st.fmt(machine["encode_events_per_s"], " ev/s"),
-                     f"cdcgen events encoded by one process in 2 s, {machine['cores']} cores: compare runs by it"))
+                     f"cdcgen events encoded by one process in {machine['seconds']} s, {machine['cores']} cores: "
+                     "compare runs by it"))
     if sink:
         rows += [("producer (sink paused)", st.fmt(sink["producer_events_per_s"], " ev/s"),
                   f"{sink['events']:,} events in {sink['producer_s']} s"),
@@ -694,7 +696,8 @@ def main(argv=None):
     report = {"args": {k: v for k, v in vars(args).items() if k != "json"}, "lag_method": lag_method,
               "sink_config": {k: config[k] for k in SINK_KNOBS if k in config}, "pg_settings": settings,
               "partitions": partitions,
-              "machine": {"cores": os.cpu_count(), "encode_events_per_s": ev.encode_rate()}}
+              "machine": {"cores": os.cpu_count(), "seconds": MACHINE_SPEED_S,
+                          "encode_events_per_s": ev.encode_rate(MACHINE_SPEED_S)}}
     print("sink connector:", json.dumps(report["sink_config"]), "\nPostgreSQL:", json.dumps(settings),
           "\nmachine:", json.dumps(report["machine"]), flush=True)
     if "sink" in args.phases:

@@ -142,8 +142,9 @@ def test_summary_prints_every_figure():
     resources = {"seconds": 30.0, "peak_rss_total_mib": 2900, "cpus_total": 1.7, "within_budget": True,
                  "components": {"kafka": {"cpu_s": 9.0, "cpus": 0.3, "peak_rss_mib": 900}}}
     report = {
-        "machine": {"cores": 2, "encode_events_per_s": 6500},
-        "sink": {"producer_events_per_s": 90000, "events": 1_000_000, "events_per_s": 36000, "producer_s": 11.1, "rows_per_s": 30500,
+        "machine": {"cores": 2, "seconds": 2.0, "encode_events_per_s": 6500},
+        "sink": {"producer_events_per_s": 90000, "events": 1_000_000, "events_per_s": 36000, "producer_s": 11.1,
+                 "rows_per_s": 30500,
                  "row_ops": 850_000, "window_s": 27.9, "row_ops_before_clock": 120_000, "clock_from_resume": False,
                  "per_second_median": 31000, "rows_match_intended": True, "resources": resources},
         "limit": {"copy_upsert": {"rows_per_s": 70000, "row_ops": 860_000, "seconds": 12.3},
@@ -157,6 +158,7 @@ def test_summary_prints_every_figure():
                  "resources": resources}],
     }
     text = bench.summary(report)
-    for needle in ("6,500 ev/s", "2 cores", "30,500 rows/s", "36,000 events/s", "70,000 rows/s", "0.44", "25,000 rows/s", "lag at 10,000 ev/s", "p99 700 ms",
+    for needle in ("6,500 ev/s", "in 2.0 s, 2 cores", "30,500 rows/s", "36,000 events/s", "70,000 rows/s", "0.44",
+                   "25,000 rows/s", "lag at 10,000 ev/s", "p99 700 ms",
                    "within 4 GiB / 2 CPUs", "not measured: no docker", "9,000/9,100 samples"):
         assert needle in text, needle
