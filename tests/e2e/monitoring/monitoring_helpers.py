@@ -15,7 +15,7 @@ _spec = importlib.util.spec_from_file_location("pipeline_helpers", ROOT / "tests
 pipeline = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(pipeline)
 wait_for, rows, wait_until_replicated = pipeline.wait_for, pipeline.rows, pipeline.wait_until_replicated
-failed_task = pipeline.failed_task
+failed_task, all_running = pipeline.failed_task, pipeline.all_running
 
 KAFKA = "127.0.0.1:19292"
 CONNECT = "https://127.0.0.1:18183"
