@@ -15,11 +15,18 @@ files (bench/pipeline_events.py) and sent by one confluent-kafka producer. Phase
   lag    stepped rates: source.ts_ms (= the send time) -> the row's commit in PostgreSQL, by
          pg_xact_commit_timestamp(xmin) when track_commit_timestamp is on, else by polling sampled new keys.
 
+--formats json,avro runs the sink, e2e and lag phases once per format. json: the demo's own sink and topics, the
+schema inside every message. avro: the same events transcoded for Apicurio Registry's converter
+(bench/pipeline_avro.py; schemas registered in the demo's registry), Avro topics of their own (prefix sluice.avro)
+and a second sink with the connectors role's converter settings for connectors_serialization avro, created for the
+run and removed after it (topics too), writing into the same tables.
+
 CPU seconds and peak resident memory of the Kafka, Connect and PostgreSQL containers are read from their cgroup v2
 files over each measured window.
 
     .venv/bin/python bench/pipeline.py [--quick] [--events 1000000] [--rates 1000,5000,10000,20000]
-                                       [--step-seconds 20] [--phases sink,limit,e2e,lag] [--json FILE]
+                                       [--step-seconds 20] [--phases sink,limit,e2e,lag] [--formats json,avro]
+                                       [--json FILE]
 """
 from __future__ import annotations
 
@@ -38,13 +45,18 @@ import psycopg
 import requests
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+sys.path[:0] = [str(ROOT), str(ROOT / "collections")]
+from ansible_collections.sluice.cdc.plugins.module_utils.table_map import sink_routes  # noqa: E402
 from bench import pipeline_events as ev  # noqa: E402
 from bench import pipeline_stats as st  # noqa: E402
 from tests.support.cdcgen import DEFAULT_PRODUCER_CONFIG, TABLES, Generator  # noqa: E402
 from tests.support.kafka_login import kafka_admin_settings  # noqa: E402
 
 KAFKA, CONNECT, PG_PORT = "127.0.0.1:19192", "https://127.0.0.1:18083", 15432
+REGISTRY = "https://127.0.0.1:18181"   # the demo's registry, published on the loopback
+REGISTRY_IN_NETWORK = "https://sluice-connect:8081/apis/registry/v2"  # as the Connect worker reaches it
+AVRO_PREFIX = "sluice.avro"   # inside the workers' topic ACLs (prefix "sluice."); an Avro name: no hyphen
+AVRO_CONNECTOR = "sluice-avro-bench-sink"
 SECRETS = pathlib.Path(os.environ.get("SLUICE_SECRETS_DIR") or ROOT / ".cache" / "secrets")
 CACHE = ROOT / ".cache" / "bench"
 CONNECT_USER = "sluice"   # sluice_connect_username in inventories/demo
@@ -295,7 +307,7 @@ class Sender:
         return {t: len(meta[t].partitions) for t in topics}
 
 
-def send_spools(sender, paths, topics, rate=None, on_event=None, label="send"):
+def send_spools(sender, paths, topics, stamp, rate=None, on_event=None, label="send"):
     """Send the spooled records (tombstones included), stamping each with the send time; paced to ``rate``
     events/s when given. Returns (events, seconds until every record was acknowledged)."""
     start = last_log = time.monotonic()
@@ -311,7 +323,7 @@ def send_spools(sender, paths, topics, rate=None, on_event=None, label="send"):
                         if ahead > 0.001:   # sleep in >= 1 ms steps: finer sleeps cost more than they pace
                             time.sleep(ahead)
                     now_ms = time.time_ns() // 1_000_000
-                    value = ev.stamp(value, now_ms)
+                    value = stamp(value, now_ms)
                     events += 1
                     if on_event:
                         on_event(index, op, key, now_ms)
@@ -323,12 +335,150 @@ def send_spools(sender, paths, topics, rate=None, on_event=None, label="send"):
     return events, time.monotonic() - start
 
 
-def send_markers(sender, phase, topics, partitions):
-    by_table = dict(zip(ev.TABLE_NAMES, topics))
+def send_markers(sender, fmt, phase, partitions):
+    by_table = dict(zip(ev.TABLE_NAMES, fmt.topics))
     for table, partition, key, value in ev.markers(phase, {t: partitions[by_table[t]] for t in ev.TABLE_NAMES}):
-        sender.produce(by_table[table], key, ev.stamp(value, time.time_ns() // 1_000_000), partition)
+        key, value = fmt.encode(by_table[table], key, value)
+        sender.produce(by_table[table], key, fmt.stamp(value, time.time_ns() // 1_000_000), partition)
     sender.flush()
     return ev.marker_keys(phase, {t: partitions[by_table[t]] for t in ev.TABLE_NAMES})
+
+
+# --- formats ----------------------------------------------------------------------------------------------------
+class JsonFormat:
+    """The demo's own sink and topics: the spooled records as they are."""
+    name = "json"
+
+    def __init__(self, connector):
+        self.connector = connector
+        self.topics = [Generator().encoder.topic(t) for t in ev.TABLE_NAMES]
+        self.stamp = ev.stamp
+        self.key_of = ev.key_of
+
+    def paths(self, specs):
+        return [str(ev.spool_path(CACHE, *spec)) for spec in specs]
+
+    def encode(self, _topic, key, value):
+        return key, value
+
+    def setup(self, _json_config, _partitions, _json_paths, _workers):
+        return {}
+
+    def teardown(self):
+        pass
+
+
+def registry_session():
+    session = requests.Session()
+    session.verify = str(SECRETS / "pki" / "ca.crt")
+    session.trust_env = False
+    return session
+
+
+def avro_converters():
+    """The connectors role's converter settings for connectors_serialization avro, from the role's own variables
+    (tests/e2e/pipeline/test_avro.py proves the same settings end to end)."""
+    from tests.support.templating import role_vars  # pylint: disable=import-outside-toplevel
+
+    return role_vars(ROOT / "roles" / "connectors", strict=False, connectors_serialization="avro",
+                     connectors_schema_registry_url=REGISTRY_IN_NETWORK)["__connectors_converter_config"]
+
+
+def avro_sink_config(json_config, topics_by_table):
+    """A sink like the JSON one (its config as Connect returns it), reading Avro topics into the same tables."""
+    config = {k: v for k, v in json_config.items() if not k.startswith("transforms") and k != "name"}
+    config.update(sink_routes([{"topic": topic, "target": table} for table, topic in topics_by_table.items()]))
+    config.update(avro_converters())
+    config["topics"] = ",".join(topics_by_table.values())
+    return config
+
+
+def transcode_spool(spec):
+    """Write the Avro spool of one JSON spool (runs in a worker process); return (records, JSON bytes, Avro bytes)
+    of the keys and values."""
+    from bench import pipeline_avro as pa  # pylint: disable=import-outside-toplevel
+
+    json_path, avro_path = spec
+    topics = [Generator(prefix=AVRO_PREFIX).encoder.topic(t) for t in ev.TABLE_NAMES]
+    transcoder = pa.AvroTranscoder(pa.ApicurioRegistrar(registry_session(), REGISTRY))
+    records = json_bytes = avro_bytes = 0
+    with open(json_path, "rb") as f, open(avro_path + ".part", "wb") as out:
+        buf = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) if os.path.getsize(json_path) else b""
+        for index, op, key, value in ev.read_frames(buf):
+            akey, avalue = transcoder.key(topics[index], key), transcoder.value(topics[index], value)
+            out.write(ev.frame(index, op, akey, avalue))
+            records += 1
+            json_bytes += len(key) + len(value or b"")
+            avro_bytes += len(akey) + len(avalue or b"")
+    os.replace(avro_path + ".part", avro_path)
+    sizes = {"records": records, "json_bytes": json_bytes, "avro_bytes": avro_bytes}
+    pathlib.Path(avro_path + ".json").write_text(json.dumps(sizes))
+    return sizes
+
+
+class AvroFormat:
+    """Apicurio's Avro converter: transcoded spools, Avro topics of their own, a sink of its own for the run."""
+    name = "avro"
+
+    def __init__(self):
+        from bench import pipeline_avro as pa  # pylint: disable=import-outside-toplevel
+
+        self.pa = pa
+        self.connector = AVRO_CONNECTOR
+        self.topics = [Generator(prefix=AVRO_PREFIX).encoder.topic(t) for t in ev.TABLE_NAMES]
+        self.transcoder = pa.AvroTranscoder(pa.ApicurioRegistrar(registry_session(), REGISTRY))
+        self.stamp = pa.stamp_avro
+        self.sizes = []
+        self.created = False
+
+    def paths(self, specs):
+        return [str(ev.spool_path(CACHE, *spec)) + ".avro" for spec in specs]
+
+    def encode(self, topic, key, value):
+        return self.transcoder.key(topic, key), self.transcoder.value(topic, value)
+
+    def key_of(self, table, key_bytes):
+        topic = self.topics[ev.TABLE_NAMES.index(table)]
+        payload = self.pa.decode(self.transcoder.schema_of(topic, True), key_bytes)
+        return tuple(payload[c] for c in TABLES[table].primary_key)
+
+    def transcode(self, json_paths, workers):
+        todo = [(p, p + ".avro") for p in json_paths
+                if not (os.path.exists(p + ".avro.json") and os.path.getmtime(p + ".avro.json") >= os.path.getmtime(p))]
+        if todo:
+            log(f"avro: transcoding {len(todo)} spool(s) on {workers} process(es) …")
+            with multiprocessing.get_context("fork").Pool(min(workers, len(todo))) as pool:
+                pool.map(transcode_spool, todo)
+        return [json.loads(pathlib.Path(p + ".avro.json").read_text()) for p in json_paths]
+
+    def setup(self, json_config, partitions, json_paths, workers):
+        """The Avro topics (as many partitions as the JSON ones) and the Avro sink; the spools' sizes."""
+        from confluent_kafka.admin import AdminClient, NewTopic  # pylint: disable=import-outside-toplevel
+
+        admin = AdminClient({"bootstrap.servers": KAFKA, **kafka_admin_settings(SECRETS)})
+        existing = admin.list_topics(timeout=15).topics
+        new = [NewTopic(t, num_partitions=n, replication_factor=1, config={"compression.type": "zstd"})
+               for t, n in zip(self.topics, partitions.values()) if t not in existing]
+        for future in (admin.create_topics(new).values() if new else []):
+            future.result()
+        http = Connect(self.connector).http
+        config = avro_sink_config(json_config, dict(zip(ev.TABLE_NAMES, self.topics)))
+        http.put(f"{CONNECT}/connectors/{self.connector}/config", json=config, timeout=30).raise_for_status()
+        self.created = True
+        sizes = self.transcode(json_paths, workers)
+        records = sum(s["records"] for s in sizes)
+        return {"records": records, "json_bytes_per_record": round(sum(s["json_bytes"] for s in sizes) / records),
+                "avro_bytes_per_record": round(sum(s["avro_bytes"] for s in sizes) / records)} if records else {}
+
+    def teardown(self):
+        if not self.created:
+            return
+        from confluent_kafka.admin import AdminClient  # pylint: disable=import-outside-toplevel
+
+        Connect(self.connector).http.delete(f"{CONNECT}/connectors/{self.connector}", timeout=30)
+        admin = AdminClient({"bootstrap.servers": KAFKA, **kafka_admin_settings(SECRETS)})
+        for future in admin.delete_topics(self.topics).values():
+            future.result()
 
 
 # --- event generation -------------------------------------------------------------------------------------------
@@ -368,8 +518,9 @@ def phase_sink(ctx):
     try:
         connect.wait("PAUSED", 1)
         sender = Sender(linger_ms=50)
-        events, produced_s = send_spools(sender, ctx["bulk_paths"], ctx["topics"], label="sink: producing")
-        keys = send_markers(sender, 0, ctx["topics"], ctx["partitions"])
+        events, produced_s = send_spools(sender, ctx["bulk_paths"], ctx["topics"], ctx["fmt"].stamp,
+                                         label="sink: producing")
+        keys = send_markers(sender, ctx["fmt"], 0, ctx["partitions"])
         log(f"sink: {events:,} events in Kafka after {produced_s:.1f} s; waiting for the counters to settle")
         base = wait_stats_quiet(conn)
     finally:
@@ -462,8 +613,9 @@ def phase_e2e(ctx):
     sender = Sender(linger_ms=50)
     ctx["res"].start()
     t0 = time.monotonic()
-    events, produced_s = send_spools(sender, ctx["bulk_paths"], ctx["topics"], label="e2e: producing")
-    keys = send_markers(sender, 1, ctx["topics"], ctx["partitions"])
+    events, produced_s = send_spools(sender, ctx["bulk_paths"], ctx["topics"], ctx["fmt"].stamp,
+                                     label="e2e: producing")
+    keys = send_markers(sender, ctx["fmt"], 1, ctx["partitions"])
     t1, _ = wait_markers(conn, keys, args.timeout, "e2e", st.ops_total(base))
     resources = ctx["res"].stop()
     ops = st.ops_total(wait_stats_quiet(conn)) - st.ops_total(base)
@@ -528,7 +680,7 @@ def commit_times(conn, sent):
 
 
 def phase_lag(ctx):
-    conn, connect, args = ctx["conn"], ctx["connect"], ctx["args"]
+    conn, connect, args, key_of = ctx["conn"], ctx["connect"], ctx["args"], ctx["fmt"].key_of
     results = []
     truncate(conn)   # a rerun sends the same keys and markers: they must not be found before they are sent
     for i, ((rate, count), paths) in enumerate(zip(ctx["steps"], ctx["step_paths"])):
@@ -540,9 +692,9 @@ def phase_lag(ctx):
             def on_event(index, op, key, ms, sent=sent):
                 table = ev.TABLE_NAMES[index]
                 if op == b"d":
-                    sent[table].pop(ev.key_of(table, key), None)
+                    sent[table].pop(key_of(table, key), None)
                 else:
-                    sent[table][ev.key_of(table, key)] = ms
+                    sent[table][key_of(table, key)] = ms
         else:
             poller = Poller(args.poll_ms / 1000)
 
@@ -551,12 +703,12 @@ def phase_lag(ctx):
                     inserts[0] += 1
                     if inserts[0] % args.lag_sample == 0:
                         table = ev.TABLE_NAMES[index]
-                        poller.add(table, ev.key_of(table, key), ms)
+                        poller.add(table, key_of(table, key), ms)
         log(f"lag: {rate:,.0f} events/s for {args.step_seconds:.0f} s ({count:,} events)")
         ctx["res"].start()
-        events, seconds = send_spools(sender, paths, ctx["topics"], rate=rate, on_event=on_event,
-                                      label=f"lag {rate:,.0f}/s")
-        keys = send_markers(sender, 2 + i, ctx["topics"], ctx["partitions"])
+        events, seconds = send_spools(sender, paths, ctx["topics"], ctx["fmt"].stamp, rate=rate,
+                                      on_event=on_event, label=f"lag {rate:,.0f}/s")
+        keys = send_markers(sender, ctx["fmt"], 2 + i, ctx["partitions"])
         wait_markers(conn, keys, args.timeout, f"lag {rate:,.0f}/s")
         resources = ctx["res"].stop()
         if ctx["lag_method"] == "commit-ts":
@@ -587,11 +739,24 @@ def resource_rows(label, res):
 
 def summary(report):
     rows = []
-    sink, limit, e2e = report.get("sink"), report.get("limit"), report.get("e2e")
     if machine := report.get("machine"):
         rows.append(("machine speed", st.fmt(machine["encode_events_per_s"], " ev/s"),
                      f"cdcgen events encoded by one process in {machine['seconds']} s, {machine['cores']} cores: "
                      "compare runs by it"))
+    for name, run in report["formats"].items():
+        if sizes := run.get("sizes"):
+            rows.append(("message size json -> avro", f"{sizes['json_bytes_per_record']:,} -> "
+                         f"{sizes['avro_bytes_per_record']:,} B", f"key + value per record, mean of "
+                         f"{sizes['records']:,} records (tombstones included), before compression"))
+        rows += [(f"{name}: {label}" if len(report["formats"]) > 1 else label, value, note)
+                 for label, value, note in format_rows(run, report.get("limit"))]
+    return st.table(rows)
+
+
+def format_rows(report, limit):
+    """The summary rows of one format's phases; the PostgreSQL limit with the first format's."""
+    rows = []
+    sink, e2e = report.get("sink"), report.get("e2e")
     if sink:
         rows += [("producer (sink paused)", st.fmt(sink["producer_events_per_s"], " ev/s"),
                   f"{sink['events']:,} events in {sink['producer_s']} s"),
@@ -600,7 +765,7 @@ def summary(report):
                   f"{sink['row_ops_before_clock']:,} before the "
                   f"clock{' (clock from resume: run too small to settle)' if sink['clock_from_resume'] else ''}; "
                   f"per-second median {st.fmt(sink['per_second_median'])}; rows match: {sink['rows_match_intended']}")]
-    if limit:
+    if limit and report.get("first"):
         rows += [(f"PG limit {m}", st.fmt(limit[m]["rows_per_s"], " rows/s"),
                   f"{limit[m]['row_ops']:,} upserts in {limit[m]['seconds']} s") for m in ("copy_upsert",
                                                                                          "multirow_upsert")]
@@ -620,7 +785,7 @@ def summary(report):
             rows += resource_rows(label, res)
     for step in report.get("lag", []):
         rows += resource_rows(f"lag {step['rate']:,.0f}", step["resources"])
-    return st.table(rows)
+    return rows
 
 
 def parse_args(argv=None):
@@ -630,6 +795,8 @@ def parse_args(argv=None):
                         help="lag steps in events/s, comma-separated (default 1000,5000,10000,20000)")
     parser.add_argument("--step-seconds", type=float, default=20, help="length of each lag step")
     parser.add_argument("--phases", default="sink,limit,e2e,lag", help="which of sink,limit,e2e,lag to run")
+    parser.add_argument("--formats", default="json",
+                        help="json and/or avro (comma-separated): the sink, e2e and lag phases run for each")
     parser.add_argument("--settle", type=float, default=5, help="seconds the sink's tasks must stay RUNNING")
     parser.add_argument("--lag-method", choices=("auto", "commit-ts", "poll"), default="auto",
                         help="auto: commit-ts when track_commit_timestamp is on, else poll")
@@ -648,9 +815,10 @@ def parse_args(argv=None):
     if args.quick:
         args.events, args.rates, args.step_seconds, args.settle = 20_000, [1000, 5000], 5, 2
     args.phases = [p.strip() for p in args.phases.split(",") if p.strip()]
-    unknown = set(args.phases) - {"sink", "limit", "e2e", "lag"}
-    if unknown or args.lag_sample < 1 or args.events < 1:
-        parser.error(f"bad --phases {sorted(unknown)}, --lag-sample or --events")
+    args.formats = [f.strip() for f in args.formats.split(",") if f.strip()]
+    unknown = (set(args.phases) - {"sink", "limit", "e2e", "lag"}) | (set(args.formats) - {"json", "avro"})
+    if unknown or not args.formats or args.lag_sample < 1 or args.events < 1:
+        parser.error(f"bad --phases or --formats {sorted(unknown)}, --lag-sample or --events")
     return args
 
 
@@ -660,11 +828,11 @@ def main(argv=None):
     missing = [t for t in ev.TABLE_NAMES if query(conn, "SELECT to_regclass(%s)", (f"cdc.{t}",))[0][0] is None]
     if missing:
         sys.exit(f"cdc.{missing[0]} does not exist yet: run `make demo` first")
-    connect = Connect(args.connector)
-    config = connect.get("config")
-    topics = [Generator().encoder.topic(t) for t in ev.TABLE_NAMES]
-    if not set(topics) <= set(config.get("topics", "").split(",")):
-        sys.exit(f"{args.connector} does not consume all of {topics}")
+    config = Connect(args.connector).get("config")
+    formats = [JsonFormat(args.connector) if name == "json" else AvroFormat() for name in args.formats]
+    json_topics = JsonFormat(args.connector).topics
+    if not set(json_topics) <= set(config.get("topics", "").split(",")):
+        sys.exit(f"{args.connector} does not consume all of {json_topics}")
     settings = dict(query(conn, "SELECT name, setting FROM pg_settings WHERE name = ANY(%s)", (list(PG_SETTINGS),)))
     lag_method = args.lag_method
     if lag_method == "auto":
@@ -684,35 +852,31 @@ def main(argv=None):
     if "lag" in args.phases:
         wanted += [spec for step in step_specs for spec in step]
     summaries = {s["shard"]: s for s in prepare(wanted, args.workers)}
-    sender = Sender(linger_ms=5)
-    partitions = sender.partitions(topics)
-    ctx = {"args": args, "conn": conn, "connect": connect, "topics": topics, "partitions": partitions,
-           "lag_method": lag_method, "res": Resources(args.sample_interval), "steps": step_plan,
-           "bulk_paths": [str(ev.spool_path(CACHE, *spec)) for spec in bulk_specs],
-           "step_paths": [[str(ev.spool_path(CACHE, *spec)) for spec in step] for step in step_specs]}
-    if "sink" in args.phases or "e2e" in args.phases:
-        ctx["expected"] = expected_rows([summaries[s] for _, s, _ in bulk_specs],
-                                        {t: partitions[topic] for t, topic in zip(ev.TABLE_NAMES, topics)})
+    partitions = Sender(linger_ms=5).partitions(json_topics)
     report = {"args": {k: v for k, v in vars(args).items() if k != "json"}, "lag_method": lag_method,
               "sink_config": {k: config[k] for k in SINK_KNOBS if k in config}, "pg_settings": settings,
               "partitions": partitions,
               "machine": {"cores": os.cpu_count(), "seconds": MACHINE_SPEED_S,
-                          "encode_events_per_s": ev.encode_rate(MACHINE_SPEED_S)}}
+                          "encode_events_per_s": ev.encode_rate(MACHINE_SPEED_S)}, "formats": {}}
     print("sink connector:", json.dumps(report["sink_config"]), "\nPostgreSQL:", json.dumps(settings),
           "\nmachine:", json.dumps(report["machine"]), flush=True)
-    if "sink" in args.phases:
-        report["sink"] = phase_sink(ctx)
-        log(f"sink alone: {report['sink']['rows_per_s']:,} rows/s")
-    if "limit" in args.phases:
-        report["limit"] = phase_limit(ctx)
-        log(f"PostgreSQL limit: {report['limit']['best_rows_per_s']:,} rows/s ({report['limit']['best']})")
-    if "sink" in report and "limit" in report:
-        report["ratio"] = st.ratio(report["sink"]["rows_per_s"], report["limit"]["best_rows_per_s"])
-    if "e2e" in args.phases:
-        report["e2e"] = phase_e2e(ctx)
-        log(f"end to end: {report['e2e']['rows_per_s']:,} rows/s")
-    if "lag" in args.phases:
-        report["lag"] = phase_lag(ctx)
+    expected = expected_rows([summaries[s] for _, s, _ in bulk_specs],
+                             {t: partitions[topic] for t, topic in zip(ev.TABLE_NAMES, json_topics)})
+    try:
+        for fmt in formats:
+            run = report["formats"][fmt.name] = {"first": fmt is formats[0]}
+            sizes = fmt.setup(config, partitions, [str(ev.spool_path(CACHE, *spec)) for spec in wanted],
+                              args.workers)
+            if sizes:
+                run["sizes"] = sizes
+            ctx = {"args": args, "conn": conn, "connect": Connect(fmt.connector), "fmt": fmt, "topics": fmt.topics,
+                   "partitions": dict(zip(fmt.topics, partitions.values())), "lag_method": lag_method,
+                   "res": Resources(args.sample_interval), "steps": step_plan, "expected": expected,
+                   "bulk_paths": fmt.paths(bulk_specs), "step_paths": [fmt.paths(step) for step in step_specs]}
+            run_phases(ctx, run, report)
+    finally:
+        for fmt in formats:
+            fmt.teardown()
     print(summary(report))
     print(f"lag method: {lag_method} — " + (
         "source.ts_ms (the send time) to pg_xact_commit_timestamp(xmin) of the row's last insert/update"
@@ -722,6 +886,24 @@ def main(argv=None):
     if args.json:
         pathlib.Path(args.json).write_text(json.dumps(report, indent=2, default=str))
         print(f"figures written to {args.json}")
+
+
+def run_phases(ctx, run, report):
+    """One format's phases into ``run``; PostgreSQL's limit once, after the first format's sink phase."""
+    args, name = ctx["args"], ctx["fmt"].name
+    if "sink" in args.phases:
+        run["sink"] = phase_sink(ctx)
+        log(f"{name}: sink alone: {run['sink']['rows_per_s']:,} rows/s")
+    if "limit" in args.phases and "limit" not in report:
+        report["limit"] = phase_limit(ctx)
+        log(f"PostgreSQL limit: {report['limit']['best_rows_per_s']:,} rows/s ({report['limit']['best']})")
+    if "sink" in run and "limit" in report:
+        run["ratio"] = st.ratio(run["sink"]["rows_per_s"], report["limit"]["best_rows_per_s"])
+    if "e2e" in args.phases:
+        run["e2e"] = phase_e2e(ctx)
+        log(f"{name}: end to end: {run['e2e']['rows_per_s']:,} rows/s")
+    if "lag" in args.phases:
+        run["lag"] = phase_lag(ctx)
 
 
 if __name__ == "__main__":

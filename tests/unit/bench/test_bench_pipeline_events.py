@@ -113,7 +113,7 @@ def test_send_spools_stamps_paces_and_reports_events(tmp_path):
     summary, frames = shard(tmp_path, 0, count=300)
     topics = [f"topic.{t}" for t in ev.TABLE_NAMES]
     seen, sender = [], FakeSender()
-    events, seconds = bench.send_spools(sender, [str(tmp_path / "0.spool")], topics, rate=2000,
+    events, seconds = bench.send_spools(sender, [str(tmp_path / "0.spool")], topics, ev.stamp, rate=2000,
                                         on_event=lambda *a: seen.append(a))
     assert events == len(seen) == 300 and sender.flushed == 1
     assert len(sender.records) == len(frames)   # tombstones are sent too
@@ -130,8 +130,10 @@ def test_parse_args_quick_and_phases():
     default = bench.parse_args([])
     assert default.events == 1_000_000 and default.rates == [1000, 5000, 10000, 20000]
     assert bench.parse_args(["--rates", "2k,8000"]).rates == [2000.0, 8000.0]
-    with pytest.raises(SystemExit):
-        bench.parse_args(["--phases", "sink,warp"])
+    assert default.formats == ["json"] and bench.parse_args(["--formats", "json, avro"]).formats == ["json", "avro"]
+    for bad in (["--phases", "sink,warp"], ["--formats", "json,protobuf"], ["--formats", ","]):
+        with pytest.raises(SystemExit):
+            bench.parse_args(bad)
 
 
 def test_the_machine_speed_is_events_encoded_per_second():
@@ -141,15 +143,12 @@ def test_the_machine_speed_is_events_encoded_per_second():
 def test_summary_prints_every_figure():
     resources = {"seconds": 30.0, "peak_rss_total_mib": 2900, "cpus_total": 1.7, "within_budget": True,
                  "components": {"kafka": {"cpu_s": 9.0, "cpus": 0.3, "peak_rss_mib": 900}}}
-    report = {
-        "machine": {"cores": 2, "seconds": 2.0, "encode_events_per_s": 6500},
+    run = {
+        "first": True,
         "sink": {"producer_events_per_s": 90000, "events": 1_000_000, "events_per_s": 36000, "producer_s": 11.1,
                  "rows_per_s": 30500,
                  "row_ops": 850_000, "window_s": 27.9, "row_ops_before_clock": 120_000, "clock_from_resume": False,
                  "per_second_median": 31000, "rows_match_intended": True, "resources": resources},
-        "limit": {"copy_upsert": {"rows_per_s": 70000, "row_ops": 860_000, "seconds": 12.3},
-                  "multirow_upsert": {"rows_per_s": 50000, "row_ops": 860_000, "seconds": 17.2},
-                  "best": "copy_upsert", "best_rows_per_s": 70000},
         "ratio": 30500 / 70000,
         "e2e": {"rows_per_s": 25000, "events": 1_000_000, "events_per_s": 29000, "window_s": 34.0,
                 "producer_s": 15.0, "rows_match_intended": True, "resources": {"error": "not measured: no docker"}},
@@ -157,8 +156,33 @@ def test_summary_prints_every_figure():
                  "expected": 9100, "achieved_rate": 9990, "resolution": "21 ms (mean poll period)",
                  "resources": resources}],
     }
+    report = {
+        "machine": {"cores": 2, "seconds": 2.0, "encode_events_per_s": 6500},
+        "limit": {"copy_upsert": {"rows_per_s": 70000, "row_ops": 860_000, "seconds": 12.3},
+                  "multirow_upsert": {"rows_per_s": 50000, "row_ops": 860_000, "seconds": 17.2},
+                  "best": "copy_upsert", "best_rows_per_s": 70000},
+        "formats": {"json": run},
+    }
     text = bench.summary(report)
     for needle in ("6,500 ev/s", "in 2.0 s, 2 cores", "30,500 rows/s", "36,000 events/s", "70,000 rows/s", "0.44",
                    "25,000 rows/s", "lag at 10,000 ev/s", "p99 700 ms",
                    "within 4 GiB / 2 CPUs", "not measured: no docker", "9,000/9,100 samples"):
         assert needle in text, needle
+
+
+def test_summary_of_two_formats_names_each_and_the_message_sizes():
+    def run(first, rows_per_s):
+        return {"first": first, "ratio": rows_per_s / 70000,
+                "sink": {"producer_events_per_s": 1, "events": 10, "events_per_s": 1, "producer_s": 1.0,
+                         "rows_per_s": rows_per_s, "row_ops": 10, "window_s": 1.0, "row_ops_before_clock": 0,
+                         "clock_from_resume": False, "per_second_median": 1, "rows_match_intended": True}}
+    report = {"limit": {"copy_upsert": {"rows_per_s": 70000, "row_ops": 1, "seconds": 1.0},
+                        "multirow_upsert": {"rows_per_s": 50000, "row_ops": 1, "seconds": 1.0},
+                        "best": "copy_upsert", "best_rows_per_s": 70000},
+              "formats": {"json": run(True, 9000),
+                          "avro": {**run(False, 21000), "sizes": {"records": 1100, "json_bytes_per_record": 3400,
+                                                                  "avro_bytes_per_record": 260}}}}
+    text = bench.summary(report)
+    assert "json: sink alone" in text and "avro: sink alone" in text and "21,000 rows/s" in text
+    assert "3,400 -> 260 B" in text and "0.30" in text
+    assert text.count("PG limit copy_upsert") == 1   # measured once, shown with the first format
