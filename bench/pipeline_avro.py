@@ -38,6 +38,7 @@ import hashlib
 import io
 import json
 import struct
+import time
 
 import fastavro
 
@@ -337,12 +338,18 @@ def register_schema(session, base_url: str, artifact_id: str, schema_text: str, 
     X-Registry-ArtifactId and X-Registry-ArtifactType; the same content again returns the existing version (of any
     age), other content adds a version. ``session`` carries TLS (verify=CA), auth and timeouts of the caller's
     choosing."""
-    response = session.post(
-        f"{base_url.rstrip('/')}{REGISTRY_API}/groups/{group}/artifacts",
-        params={"ifExists": "RETURN_OR_UPDATE"},
-        headers={"Content-Type": "application/json", "X-Registry-ArtifactId": artifact_id,
-                 "X-Registry-ArtifactType": "AVRO"},
-        data=schema_text.encode("utf-8"), timeout=30)
+    for attempt in range(3):
+        response = session.post(
+            f"{base_url.rstrip('/')}{REGISTRY_API}/groups/{group}/artifacts",
+            params={"ifExists": "RETURN_OR_UPDATE"},
+            headers={"Content-Type": "application/json", "X-Registry-ArtifactId": artifact_id,
+                     "X-Registry-ArtifactType": "AVRO"},
+            data=schema_text.encode("utf-8"), timeout=30)
+        # 409: another client created the artifact between the registry's check and its insert; asked again,
+        # the registry finds it (processes transcoding shards in parallel register the same schemas).
+        if response.status_code != 409 or attempt == 2:
+            break
+        time.sleep(0.2 * (attempt + 1))
     response.raise_for_status()
     return int(response.json()["globalId"])
 

@@ -242,6 +242,8 @@ def test_cache_is_by_schema_and_a_new_schema_is_registered():
 
 def test_register_schema_posts_to_the_v2_api():
     class Response:
+        status_code = 200
+
         def raise_for_status(self):
             pass
 
@@ -261,6 +263,32 @@ def test_register_schema_posts_to_the_v2_api():
     assert session.kwargs["headers"]["X-Registry-ArtifactId"] == "sluice.x-value"
     assert session.kwargs["headers"]["X-Registry-ArtifactType"] == "AVRO"
     assert session.kwargs["data"] == b'{"type":"string"}'
+
+
+def test_register_schema_asks_again_after_a_concurrent_creation(monkeypatch):
+    monkeypatch.setattr(pa.time, "sleep", lambda s: None)
+
+    class Response:
+        def __init__(self, status):
+            self.status_code = status
+
+        def raise_for_status(self):
+            if self.status_code >= 400:
+                raise RuntimeError(self.status_code)
+
+        def json(self):
+            return {"globalId": 3}
+
+    class Session:
+        def __init__(self, statuses):
+            self.statuses = list(statuses)
+
+        def post(self, url, **kwargs):
+            return Response(self.statuses.pop(0))
+
+    assert pa.register_schema(Session([409, 200]), "https://r", "a-value", "{}") == 3
+    with pytest.raises(RuntimeError):
+        pa.register_schema(Session([409, 409, 409]), "https://r", "a-value", "{}")
 
 
 def epoch_ms(year, *rest):
