@@ -26,7 +26,11 @@ files over each measured window.
 
     .venv/bin/python bench/pipeline.py [--quick] [--events 1000000] [--rates 1000,5000,10000,20000]
                                        [--step-seconds 20] [--phases sink,limit,e2e,lag] [--formats json,avro]
-                                       [--json FILE]
+                                       [--repeat N] [--profile] [--json FILE]
+
+--repeat runs the sink phase N times and reports the median run with every run's figures; --profile records the
+Connect worker with JFR during each sink window and prints where its sink tasks spend their time
+(bench/pipeline_profile.py).
 """
 from __future__ import annotations
 
@@ -49,6 +53,7 @@ sys.path[:0] = [str(ROOT), str(ROOT / "collections")]
 from ansible_collections.sluice.cdc.plugins.module_utils.table_map import sink_routes  # noqa: E402
 from bench import pipeline_events as ev  # noqa: E402
 from bench import pipeline_stats as st  # noqa: E402
+from bench.pipeline_profile import ConnectProfile  # noqa: E402
 from tests.support.cdcgen import DEFAULT_PRODUCER_CONFIG, TABLES, Generator  # noqa: E402
 from tests.support.kafka_login import kafka_admin_settings  # noqa: E402
 
@@ -105,6 +110,17 @@ def table_stats(conn):
     rows = query(conn, "SELECT relname, n_tup_ins, n_tup_upd, n_tup_del FROM pg_stat_user_tables "
                        "WHERE schemaname = 'cdc' AND relname = ANY(%s)", (list(ev.TABLE_NAMES),))
     return {name: (ins, upd, dele) for name, ins, upd, dele in rows}
+
+
+def pg_activity(conn):
+    """PostgreSQL's own work beside the sink's statements, which moves its CPU seconds from run to run: autovacuum
+    and autoanalyze runs on the five tables, checkpoints, and the WAL position."""
+    (vacuums, analyzes), = query(conn, "SELECT sum(autovacuum_count), sum(autoanalyze_count) FROM pg_stat_user_tables "
+                                       "WHERE schemaname = 'cdc' AND relname = ANY(%s)", (list(ev.TABLE_NAMES),))
+    (checkpoints, wal), = query(conn, "SELECT checkpoints_timed + checkpoints_req, "
+                                      "pg_wal_lsn_diff(pg_current_wal_lsn(), '0/0') FROM pg_stat_bgwriter")
+    return {"autovacuums": int(vacuums or 0), "autoanalyzes": int(analyzes or 0), "checkpoints": int(checkpoints),
+            "wal_bytes": int(wal)}
 
 
 def wait_stats_quiet(conn, quiet=STATS_QUIET_S, timeout=120):
@@ -532,8 +548,14 @@ def phase_sink(ctx):
     if done_early:   # a small run: everything was applied while the tasks settled; time it from the resume
         t0, at_t0 = resumed, base
     ctx["res"].start()
+    activity = pg_activity(conn)
+    profile = ConnectProfile(CONTAINERS["connect"]) if args.profile else None
+    if profile:
+        profile.start()
     t1, samples = wait_markers(conn, keys, args.timeout, "sink", st.ops_total(at_t0))
     resources = ctx["res"].stop()
+    activity = st.activity_delta(activity, pg_activity(conn))
+    profiled = profile.stop(str(CACHE / f"connect-sink-{ctx['fmt'].name}.jfr")) if profile else None
     final = wait_stats_quiet(conn)
     ops = st.ops_total(final) - st.ops_total(at_t0)
     counts = row_counts(conn)
@@ -549,7 +571,9 @@ def phase_sink(ctx):
             "events_per_s": round(st.per_second(applied, t1 - t0) or 0),
             "per_second_median": round(st.percentile(sorted(per_second), 50)) if per_second else None,
             "clock_from_resume": done_early, "ops_per_table": st.ops_delta(at_t0, final),
-            "rows_match_intended": counts == ctx["expected"], "rows": counts, "resources": resources}
+            "rows_match_intended": counts == ctx["expected"], "rows": counts, "resources": resources,
+            "pg_activity": {**activity, "wal_bytes_per_row_op": round(activity["wal_bytes"] / ops) if ops else None},
+            "profile": profiled}
 
 
 def phase_limit(ctx):
@@ -765,6 +789,19 @@ def format_rows(report, limit):
                   f"{sink['row_ops_before_clock']:,} before the "
                   f"clock{' (clock from resume: run too small to settle)' if sink['clock_from_resume'] else ''}; "
                   f"per-second median {st.fmt(sink['per_second_median'])}; rows match: {sink['rows_match_intended']}")]
+        if act := sink.get("pg_activity"):
+            rows.append(("sink: PostgreSQL's own work", f"{act['wal_bytes'] / 2 ** 20:,.0f} MiB WAL",
+                         f"{st.fmt(act['wal_bytes_per_row_op'])} B per row op; {act['autovacuums']} autovacuums, "
+                         f"{act['autoanalyzes']} autoanalyzes of the five tables, {act['checkpoints']} checkpoints "
+                         "in the window"))
+        if rep := sink.get("repeats"):
+            rows.append((f"sink alone, {len(rep['rows_per_s'])} runs", f"spread {st.fmt(rep['spread'] * 100, ' %')}"
+                         if rep["spread"] is not None else "n/a",
+                         "rows/s " + ", ".join(f"{r:,}" for r in rep["rows_per_s"]) + "; Connect CPU s "
+                         + ", ".join(st.fmt(c, "", 1) for c in rep["connect_cpu_s"]) + "; PostgreSQL CPU s "
+                         + ", ".join(st.fmt(c, "", 1) for c in rep["postgresql_cpu_s"]) + "; autovacuums "
+                         + ", ".join(st.fmt(a) for a in rep["autovacuums"])
+                         + f"; rows match in every run: {rep['all_rows_match']}"))
     if limit and report.get("first"):
         rows += [(f"PG limit {m}", st.fmt(limit[m]["rows_per_s"], " rows/s"),
                   f"{limit[m]['row_ops']:,} upserts in {limit[m]['seconds']} s") for m in ("copy_upsert",
@@ -775,6 +812,8 @@ def format_rows(report, limit):
         rows.append(("end to end (producer running)", st.fmt(e2e["rows_per_s"], " rows/s"),
                      f"{e2e['events']:,} events, {e2e['events_per_s']:,} ev/s over {e2e['window_s']} s; "
                      f"producer done after {e2e['producer_s']} s; rows match: {e2e['rows_match_intended']}"))
+    if profiled := (sink or {}).get("profile"):
+        rows += profile_rows(profiled)
     for step in report.get("lag", []):
         rows.append((f"lag at {step['rate']:,.0f} ev/s", f"p99 {st.fmt(step.get('p99_ms'), ' ms')}",
                      f"p50 {st.fmt(step.get('p50_ms'), ' ms')}, max {st.fmt(step.get('max_ms'), ' ms')}; "
@@ -788,6 +827,19 @@ def format_rows(report, limit):
     return rows
 
 
+def profile_rows(profiled):
+    def shares(found):
+        return "; ".join(f"{name} {share * 100:.1f} %" for name, share in found.items())
+
+    gc = profiled["gc"]
+    return [("Connect profile: threads", f"{profiled['samples']:,} samples", shares(profiled["threads"])),
+            ("Connect profile: sink tasks", f"{profiled['task_samples']:,} samples",
+             shares(profiled["task_components"])),
+            ("Connect profile: hottest leaves", "", shares(profiled["task_leaf_methods"])),
+            ("Connect profile: GC", f"{gc['pause_s']:.2f} s paused", f"{gc['collections']:,} collections; "
+             f"recording {profiled['file']} (open it in JDK Mission Control)")]
+
+
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=1_000_000, help="mixed events for the sink and e2e phases")
@@ -797,6 +849,10 @@ def parse_args(argv=None):
     parser.add_argument("--phases", default="sink,limit,e2e,lag", help="which of sink,limit,e2e,lag to run")
     parser.add_argument("--formats", default="json",
                         help="json and/or avro (comma-separated): the sink, e2e and lag phases run for each")
+    parser.add_argument("--repeat", type=int, default=1,
+                        help="run the sink phase this many times; the median run is reported, with the spread")
+    parser.add_argument("--profile", action="store_true",
+                        help="record the Connect worker with JFR during the sink phase (needs the host's jcmd and jfr)")
     parser.add_argument("--settle", type=float, default=5, help="seconds the sink's tasks must stay RUNNING")
     parser.add_argument("--lag-method", choices=("auto", "commit-ts", "poll"), default="auto",
                         help="auto: commit-ts when track_commit_timestamp is on, else poll")
@@ -817,13 +873,15 @@ def parse_args(argv=None):
     args.phases = [p.strip() for p in args.phases.split(",") if p.strip()]
     args.formats = [f.strip() for f in args.formats.split(",") if f.strip()]
     unknown = (set(args.phases) - {"sink", "limit", "e2e", "lag"}) | (set(args.formats) - {"json", "avro"})
-    if unknown or not args.formats or args.lag_sample < 1 or args.events < 1:
-        parser.error(f"bad --phases or --formats {sorted(unknown)}, --lag-sample or --events")
+    if unknown or not args.formats or min(args.lag_sample, args.events, args.repeat) < 1:
+        parser.error(f"bad --phases or --formats {sorted(unknown)}, or --lag-sample, --events or --repeat below 1")
     return args
 
 
 def main(argv=None):
     args = parse_args(argv)
+    if args.profile:
+        ConnectProfile(CONTAINERS["connect"])   # the tools and the worker are there, before anything is generated
     conn = pg_connect(prepare_threshold=None)
     missing = [t for t in ev.TABLE_NAMES if query(conn, "SELECT to_regclass(%s)", (f"cdc.{t}",))[0][0] is None]
     if missing:
@@ -892,8 +950,12 @@ def run_phases(ctx, run, report):
     """One format's phases into ``run``; PostgreSQL's limit once, after the first format's sink phase."""
     args, name = ctx["args"], ctx["fmt"].name
     if "sink" in args.phases:
-        run["sink"] = phase_sink(ctx)
-        log(f"{name}: sink alone: {run['sink']['rows_per_s']:,} rows/s")
+        runs = []
+        for i in range(args.repeat):
+            runs.append(phase_sink(ctx))
+            log(f"{name}: sink alone{f' (run {i + 1}/{args.repeat})' if args.repeat > 1 else ''}: "
+                f"{runs[-1]['rows_per_s']:,} rows/s")
+        run["sink"] = st.median_run(runs) if args.repeat > 1 else runs[0]
     if "limit" in args.phases and "limit" not in report:
         report["limit"] = phase_limit(ctx)
         log(f"PostgreSQL limit: {report['limit']['best_rows_per_s']:,} rows/s ({report['limit']['best']})")

@@ -92,6 +92,33 @@ def ratio(pipeline: float | None, limit: float | None) -> float | None:
     return pipeline / limit
 
 
+def median_run(runs: list[dict]) -> dict:
+    """The run with the median ``rows_per_s`` of repeated sink runs (the lower middle one of an even count), with
+    every run's rates and CPU seconds beside it under ``repeats`` so that the spread is printed, not hidden."""
+    if not runs:
+        raise ValueError("no runs")
+    ordered = sorted(runs, key=lambda r: r["rows_per_s"])
+    chosen = dict(ordered[(len(ordered) - 1) // 2])
+
+    def cpu(run, name):
+        return ((run.get("resources") or {}).get("components") or {}).get(name, {}).get("cpu_s")
+
+    rates = [r["rows_per_s"] for r in runs]
+    chosen["repeats"] = {"rows_per_s": rates, "events_per_s": [r["events_per_s"] for r in runs],
+                         "connect_cpu_s": [cpu(r, "connect") for r in runs],
+                         "postgresql_cpu_s": [cpu(r, "postgresql") for r in runs],
+                         "autovacuums": [(r.get("pg_activity") or {}).get("autovacuums") for r in runs],
+                         "spread": round((max(rates) - min(rates)) / chosen["rows_per_s"], 3)
+                         if chosen["rows_per_s"] else None,
+                         "all_rows_match": all(r["rows_match_intended"] for r in runs)}
+    return chosen
+
+
+def activity_delta(before: dict, after: dict) -> dict:
+    """PostgreSQL's own work between two pg_activity readings (counters and the WAL position only grow)."""
+    return {k: after[k] - before[k] for k in before}
+
+
 # --- Connect status -----------------------------------------------------------------------------------------------
 def all_in_state(status: dict | None, state: str) -> bool:
     """The connector and every one of its tasks (at least one) are in ``state``."""

@@ -6,6 +6,7 @@ import pytest
 
 from bench import pipeline as bench
 from bench import pipeline_events as ev
+from bench import pipeline_stats as st
 from tests.support.cdcgen import TABLES
 
 NOW_MS = 1_778_000_000_123
@@ -131,7 +132,8 @@ def test_parse_args_quick_and_phases():
     assert default.events == 1_000_000 and default.rates == [1000, 5000, 10000, 20000]
     assert bench.parse_args(["--rates", "2k,8000"]).rates == [2000.0, 8000.0]
     assert default.formats == ["json"] and bench.parse_args(["--formats", "json, avro"]).formats == ["json", "avro"]
-    for bad in (["--phases", "sink,warp"], ["--formats", "json,protobuf"], ["--formats", ","]):
+    assert default.repeat == 1 and bench.parse_args(["--repeat", "3"]).repeat == 3
+    for bad in (["--phases", "sink,warp"], ["--formats", "json,protobuf"], ["--formats", ","], ["--repeat", "0"]):
         with pytest.raises(SystemExit):
             bench.parse_args(bad)
 
@@ -148,7 +150,9 @@ def test_summary_prints_every_figure():
         "sink": {"producer_events_per_s": 90000, "events": 1_000_000, "events_per_s": 36000, "producer_s": 11.1,
                  "rows_per_s": 30500,
                  "row_ops": 850_000, "window_s": 27.9, "row_ops_before_clock": 120_000, "clock_from_resume": False,
-                 "per_second_median": 31000, "rows_match_intended": True, "resources": resources},
+                 "per_second_median": 31000, "rows_match_intended": True, "resources": resources,
+                 "pg_activity": {"autovacuums": 2, "autoanalyzes": 3, "checkpoints": 1, "wal_bytes": 734003200,
+                                 "wal_bytes_per_row_op": 864}},
         "ratio": 30500 / 70000,
         "e2e": {"rows_per_s": 25000, "events": 1_000_000, "events_per_s": 29000, "window_s": 34.0,
                 "producer_s": 15.0, "rows_match_intended": True, "resources": {"error": "not measured: no docker"}},
@@ -166,7 +170,8 @@ def test_summary_prints_every_figure():
     text = bench.summary(report)
     for needle in ("6,500 ev/s", "in 2.0 s, 2 cores", "30,500 rows/s", "36,000 events/s", "70,000 rows/s", "0.44",
                    "25,000 rows/s", "lag at 10,000 ev/s", "p99 700 ms",
-                   "within 4 GiB / 2 CPUs", "not measured: no docker", "9,000/9,100 samples"):
+                   "within 4 GiB / 2 CPUs", "not measured: no docker", "9,000/9,100 samples",
+                   "700 MiB WAL", "864 B per row op; 2 autovacuums, 3 autoanalyzes of the five tables, 1 checkpoints"):
         assert needle in text, needle
 
 
@@ -186,3 +191,18 @@ def test_summary_of_two_formats_names_each_and_the_message_sizes():
     assert "json: sink alone" in text and "avro: sink alone" in text and "21,000 rows/s" in text
     assert "3,400 -> 260 B" in text and "0.30" in text
     assert text.count("PG limit copy_upsert") == 1   # measured once, shown with the first format
+
+
+def test_summary_of_repeated_sink_runs_prints_each_run_and_the_spread():
+    def sink(rows_per_s, connect_cpu):
+        return {"producer_events_per_s": 1, "events": 10, "events_per_s": rows_per_s + 1, "producer_s": 1.0,
+                "rows_per_s": rows_per_s, "row_ops": 10, "window_s": 1.0, "row_ops_before_clock": 0,
+                "clock_from_resume": False, "per_second_median": 1, "rows_match_intended": True,
+                "resources": {"seconds": 1.0, "peak_rss_total_mib": 1, "cpus_total": 1.0, "within_budget": True,
+                              "components": {n: {"cpu_s": c, "cpus": 1.0, "peak_rss_mib": 1}
+                                             for n, c in (("connect", connect_cpu), ("postgresql", 20.0))}}}
+    chosen = st.median_run([sink(12000, 50.0), sink(10000, 60.0), sink(11000, 55.5)])
+    text = bench.summary({"formats": {"json": {"first": True, "sink": chosen}}})
+    assert "11,000 rows/s" in text and "sink alone, 3 runs" in text and "spread 18 %" in text
+    assert "rows/s 12,000, 10,000, 11,000; Connect CPU s 50.0, 60.0, 55.5" in text
+    assert "autovacuums n/a, n/a, n/a" in text

@@ -122,3 +122,25 @@ def test_table_and_fmt():
 def test_cgroup_v1_readings_become_the_v2_sample():
     text = st.cgroup_v1_as_v2("2500000000\n", "cache 99\nrss 10\ntotal_rss 3145728\ntotal_shmem 1048576\n")
     assert st.resource_sample(text) == (2.5, 4 * 2 ** 20)
+
+
+def test_median_run_keeps_every_run_and_the_spread():
+    def run(rate, match=True, cpu=None):
+        res = {"components": {"connect": {"cpu_s": cpu}}} if cpu else None
+        return {"rows_per_s": rate, "events_per_s": rate * 2, "rows_match_intended": match, "resources": res}
+    chosen = st.median_run([run(300, cpu=9.0), run(100), run(200, match=False)])
+    assert chosen["rows_per_s"] == 200 and chosen["rows_match_intended"] is False
+    rep = chosen["repeats"]
+    assert rep["rows_per_s"] == [300, 100, 200] and rep["events_per_s"] == [600, 200, 400]
+    assert rep["connect_cpu_s"] == [9.0, None, None] and rep["spread"] == 1.0 and rep["all_rows_match"] is False
+    assert st.median_run([run(5), run(7)])["rows_per_s"] == 5      # the lower middle of an even count
+    assert st.median_run([run(0)])["repeats"]["spread"] is None
+    with pytest.raises(ValueError):
+        st.median_run([])
+
+
+def test_activity_delta():
+    before = {"autovacuums": 3, "autoanalyzes": 5, "checkpoints": 1, "wal_bytes": 1000}
+    after = {"autovacuums": 5, "autoanalyzes": 5, "checkpoints": 2, "wal_bytes": 9000}
+    assert st.activity_delta(before, after) == {"autovacuums": 2, "autoanalyzes": 0, "checkpoints": 1,
+                                                "wal_bytes": 8000}
