@@ -29,6 +29,7 @@ def test_the_server_certificate_is_verified_against_the_ca(pg):
 def test_the_sink_connects_with_verify_full_over_tls(pg):
     url = connect_api().get(f"{CONNECT}/connectors/{SINK}/config", timeout=10).json()["connection.url"]
     assert "sslmode=verify-full" in url and "sslrootcert=/etc/ssl/sluice/ca.crt" in url
+    assert "&options=-c%20plan_cache_mode%3Dforce_custom_plan" in url  # every other e2e row is written through it
     deadline = time.monotonic() + 90
     sessions = []
     while time.monotonic() < deadline and not sessions:

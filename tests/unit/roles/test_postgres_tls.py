@@ -69,11 +69,17 @@ def sink_url(**overrides):
 
 def test_the_sink_url_asks_for_verify_full_against_the_ca_on_the_connect_host():
     assert sink_url() == ("jdbc:postgresql://pg-1:5432/sluice?sslmode=verify-full&sslrootcert=/etc/ssl/sluice/ca.crt"
-                          "&reWriteBatchedInserts=true")
+                          "&reWriteBatchedInserts=true&options=-c%20plan_cache_mode%3Dforce_custom_plan")
     assert "&sslrootcert=/etc/pki/ca.pem&" in sink_url(kafka_connect_ca_file="/etc/pki/ca.pem")
-    assert sink_url(postgresql_target_tls_enabled=False) == ("jdbc:postgresql://pg-1:5432/sluice?sslmode=disable"
-                                                             "&reWriteBatchedInserts=true")
+    assert sink_url(postgresql_target_tls_enabled=False, connectors_postgres_plan_cache_mode="auto") == (
+        "jdbc:postgresql://pg-1:5432/sluice?sslmode=disable&reWriteBatchedInserts=true")
 
 
 def test_batched_inserts_rewriting_can_be_turned_off():
-    assert sink_url(connectors_postgres_rewrite_batched_inserts=False).endswith("sslrootcert=/etc/ssl/sluice/ca.crt")
+    assert sink_url(connectors_postgres_rewrite_batched_inserts=False,
+                    connectors_postgres_plan_cache_mode="auto").endswith("sslrootcert=/etc/ssl/sluice/ca.crt")
+
+
+def test_the_sink_plans_every_statement_for_the_table_it_has_now():
+    assert sink_url().endswith("&options=-c%20plan_cache_mode%3Dforce_custom_plan")
+    assert "plan_cache_mode" not in sink_url(connectors_postgres_plan_cache_mode="auto")
