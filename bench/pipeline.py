@@ -549,8 +549,7 @@ def phase_sink(ctx):
         t0, at_t0 = resumed, base
     ctx["res"].start()
     activity = pg_activity(conn)
-    profile = ConnectProfile(CONTAINERS["connect"]) if args.profile else None
-    if profile:
+    if profile := ctx["profile"]:
         profile.start()
     t1, samples = wait_markers(conn, keys, args.timeout, "sink", st.ops_total(at_t0))
     resources = ctx["res"].stop()
@@ -880,8 +879,8 @@ def parse_args(argv=None):
 
 def main(argv=None):
     args = parse_args(argv)
-    if args.profile:
-        ConnectProfile(CONTAINERS["connect"])   # the tools and the worker are there, before anything is generated
+    # found once, before anything is generated: the host's JDK tools and the worker's JVM
+    profile = ConnectProfile(CONTAINERS["connect"]) if args.profile else None
     conn = pg_connect(prepare_threshold=None)
     missing = [t for t in ev.TABLE_NAMES if query(conn, "SELECT to_regclass(%s)", (f"cdc.{t}",))[0][0] is None]
     if missing:
@@ -929,7 +928,7 @@ def main(argv=None):
                 run["sizes"] = sizes
             ctx = {"args": args, "conn": conn, "connect": Connect(fmt.connector), "fmt": fmt, "topics": fmt.topics,
                    "partitions": dict(zip(fmt.topics, partitions.values())), "lag_method": lag_method,
-                   "res": Resources(args.sample_interval), "steps": step_plan, "expected": expected,
+                   "res": Resources(args.sample_interval), "profile": profile, "steps": step_plan, "expected": expected,
                    "bulk_paths": fmt.paths(bulk_specs), "step_paths": [fmt.paths(step) for step in step_specs]}
             run_phases(ctx, run, report)
     finally:
